@@ -1,0 +1,68 @@
+//! Settings: limits and behaviour switches, each with a documented default.
+
+/// How received data messages reach the application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Delivery {
+    /// Reassemble each message and deliver it whole as
+    /// [`Event::Message`](crate::Event::Message). The default.
+    #[default]
+    Whole,
+    /// Deliver payload as it arrives as [`Event::Fragment`](crate::Event::Fragment),
+    /// never holding more than one input chunk of it. For messages too big to buffer.
+    Streamed,
+}
+
+/// Connection settings.
+///
+/// Build from [`Config::default`] and change fields; the struct is
+/// `#[non_exhaustive]` so that new settings can be added.
+///
+/// ```
+/// let mut config = wsmachine::Config::default();
+/// config.max_message_size = 1 << 20;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest payload of a single received frame, in bytes. A larger declared length
+    /// fails the connection with 1009 as soon as the header arrives, before any of the
+    /// payload is buffered. Default: 16 MiB.
+    pub max_frame_size: u64,
+    /// Largest received message (the sum of its fragments), in bytes. Checked against
+    /// each frame's declared length before its payload arrives; exceeding it fails the
+    /// connection with 1009. Applies in [`Delivery::Streamed`] mode too.
+    /// Default: 64 MiB.
+    pub max_message_size: u64,
+    /// Most frames one received message may span. Empty fragments cost no memory but
+    /// do cost work, so their number is capped; exceeding it fails the connection with
+    /// 1008. Default: 131,072 (a 4 MiB message in 32-byte fragments).
+    pub max_fragments: u32,
+    /// Most bytes of output (frame headers included) that may wait to be written.
+    /// A send that would go past it is refused with
+    /// [`SendError::BufferFull`](crate::SendError::BufferFull) and nothing is queued.
+    /// Pongs and close frames the connection queues on its own bypass the check; they
+    /// are bounded (at most one pong beyond the limit and one close frame).
+    /// Default: 128 MiB, twice the message limit, so that echoing the largest message
+    /// the connection accepts always fits.
+    pub max_buffered_output: usize,
+    /// Answer each ping with a pong carrying the same payload (§5.5.2). Default: on.
+    /// When off, pings are still reported and the application answers them with
+    /// [`Connection::pong`](crate::Connection::pong).
+    pub auto_pong: bool,
+    /// How received messages are delivered. Default: [`Delivery::Whole`].
+    pub delivery: Delivery,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 17,
+            max_buffered_output: 128 << 20,
+            auto_pong: true,
+            delivery: Delivery::Whole,
+        }
+    }
+}

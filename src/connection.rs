@@ -1,0 +1,634 @@
+//! The [`Connection`]: one WebSocket endpoint as a value. This file only wires the
+//! codecs together; the rules live in `frame`, `message`, `close` and `state`.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use crate::close::{CloseCode, MAX_REASON_LEN, encode_close_payload, parse_close_payload};
+use crate::config::Config;
+use crate::entropy::Entropy;
+use crate::error::{ConnectionError, ProtocolError, SendError};
+use crate::event::{Closed, Event};
+use crate::frame::{Chunk, FrameHeader, FrameReader, MAX_CONTROL_PAYLOAD, OpCode, PayloadChunk};
+use crate::message::{Assembled, Assembler, Message, MessageKind, Text};
+use crate::state::{Lifecycle, Phase, State, TransportAction};
+use crate::time::Timestamp;
+use crate::tx::{TxQueue, Unsent};
+use crate::utf8::Utf8Validator;
+
+/// Which end of the connection this is. Clients mask what they send and expect
+/// unmasked frames; servers the reverse (§5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// What the opening handshake settled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Negotiated {
+    /// The subprotocol both ends agreed on (`Sec-WebSocket-Protocol`), if any.
+    pub protocol: Option<String>,
+}
+
+impl Negotiated {
+    /// Nothing negotiated: no subprotocol, no extension.
+    pub const fn none() -> Negotiated {
+        Negotiated { protocol: None }
+    }
+
+    /// The given subprotocol, no extension.
+    pub fn with_protocol(protocol: impl Into<String>) -> Negotiated {
+        Negotiated {
+            protocol: Some(protocol.into()),
+        }
+    }
+}
+
+/// The control frame being read: opcode and payload so far (at most 125 bytes, so it
+/// lives inline).
+#[derive(Clone, Copy, Debug)]
+struct ControlBuf {
+    opcode: OpCode,
+    len: u8,
+    data: [u8; MAX_CONTROL_PAYLOAD],
+}
+
+impl ControlBuf {
+    fn payload(&self) -> &[u8] {
+        &self.data[..usize::from(self.len)]
+    }
+}
+
+/// A streamed outgoing message (see [`Connection::send_fragment`]).
+#[derive(Clone, Copy, Debug)]
+struct Outgoing {
+    kind: MessageKind,
+    utf8: Utf8Validator,
+}
+
+/// A WebSocket connection, client or server, as a pure state machine (RFC 6455).
+///
+/// It owns no socket and reads no clock: the caller moves bytes and time in and out.
+///
+/// # Driving it
+///
+/// Methods come in four families:
+/// - **inputs**: [`handle_data`](Self::handle_data) with bytes read from the transport,
+///   [`handle_eof`](Self::handle_eof) when the transport's read side ends;
+/// - **commands**: [`send`](Self::send), [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
+///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close). Misuse returns
+///   a [`SendError`] and changes nothing;
+/// - **outputs**, to drain after every input or command: [`poll_event`](Self::poll_event)
+///   until `None`; then the bytes in [`transmit`](Self::transmit) (or
+///   [`transmit_vectored`](Self::transmit_vectored)), followed by
+///   [`advance_transmit`](Self::advance_transmit) with the number written; then
+///   [`transport`](Self::transport) for whether to keep, shut down or close the
+///   transport;
+/// - **getters**: [`state`](Self::state), [`role`](Self::role),
+///   [`buffered_amount`](Self::buffered_amount), [`protocol`](Self::protocol).
+///
+/// Nothing waits on the caller to read events: pongs and close frames are queued for
+/// output as soon as the frame that calls for them is read.
+///
+/// # Time
+///
+/// Calls that take `now` expect a [`Timestamp`] that never goes backwards.
+///
+/// # Bad input
+///
+/// No input can make it panic or allocate more than the configured limits. A peer
+/// that breaks the protocol gets the close frame [`ProtocolError::close_code`] names,
+/// the connection becomes [`State::Closed`], and [`Event::Closed`] says why.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    life: Lifecycle,
+    negotiated: Negotiated,
+    reader: FrameReader,
+    /// The control frame being read, if the current frame is one.
+    control: Option<ControlBuf>,
+    assembler: Assembler,
+    tx: TxQueue,
+    events: VecDeque<Event>,
+    /// Masking keys; only clients draw from it.
+    entropy: Option<Box<dyn Entropy + Send>>,
+    outgoing: Option<Outgoing>,
+    /// The largest `now` seen.
+    now: Timestamp,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("buffered_amount", &self.buffered_amount())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    fn new(
+        role: Role,
+        config: Config,
+        phase: Phase,
+        entropy: Option<Box<dyn Entropy + Send>>,
+        now: Timestamp,
+    ) -> Connection {
+        Connection {
+            role,
+            config,
+            life: Lifecycle::new(role, phase),
+            negotiated: Negotiated::none(),
+            reader: FrameReader::new(),
+            control: None,
+            assembler: Assembler::default(),
+            tx: TxQueue::default(),
+            events: VecDeque::new(),
+            entropy,
+            outgoing: None,
+            now,
+        }
+    }
+
+    /// A server connection whose opening handshake was done elsewhere (by an HTTP
+    /// server, or over an HTTP/2 stream), in state OPEN. `leftover` holds bytes that
+    /// arrived after the upgrade request and are already frame data.
+    pub fn upgraded_server(
+        config: Config,
+        negotiated: Negotiated,
+        leftover: &[u8],
+        now: Timestamp,
+    ) -> Connection {
+        let mut conn = Connection::new(Role::Server, config, Phase::Open, None, now);
+        conn.negotiated = negotiated;
+        conn.handle_data(now, leftover);
+        conn
+    }
+
+    /// A client connection whose opening handshake was done elsewhere, in state OPEN.
+    /// `entropy` supplies masking keys (see [`OsEntropy`](crate::OsEntropy));
+    /// `leftover` holds bytes that arrived after the upgrade response.
+    pub fn upgraded_client(
+        config: Config,
+        negotiated: Negotiated,
+        entropy: impl Entropy + Send + 'static,
+        leftover: &[u8],
+        now: Timestamp,
+    ) -> Connection {
+        let mut conn = Connection::new(
+            Role::Client,
+            config,
+            Phase::Open,
+            Some(Box::new(entropy)),
+            now,
+        );
+        conn.negotiated = negotiated;
+        conn.handle_data(now, leftover);
+        conn
+    }
+
+    // ---- getters -------------------------------------------------------------------
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// CONNECTING, OPEN, CLOSING or CLOSED.
+    pub fn state(&self) -> State {
+        self.life.state()
+    }
+
+    /// What to do with the transport now.
+    #[must_use]
+    pub fn transport(&self) -> TransportAction {
+        self.life.transport()
+    }
+
+    /// Bytes waiting to be written, frame headers included (unlike the browser API,
+    /// which counts payload only).
+    pub fn buffered_amount(&self) -> usize {
+        self.tx.buffered()
+    }
+
+    /// The negotiated subprotocol, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.negotiated.protocol.as_deref()
+    }
+
+    /// What the opening handshake settled.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---- inputs --------------------------------------------------------------------
+
+    /// Takes bytes read from the transport. Any split of the stream is fine, down to
+    /// one byte at a time. Never fails: a peer's protocol violation queues the close
+    /// frame that answers it and ends the connection with [`Event::Closed`].
+    /// Bytes that arrive when the connection no longer reads frames (after the peer's
+    /// close frame, or after a failure) are discarded (§7.1.7, §5.5.1).
+    pub fn handle_data(&mut self, now: Timestamp, mut data: &[u8]) {
+        self.observe(now);
+        while self.life.reads_frames() {
+            let result = match self.reader.read(&mut data) {
+                Ok(None) => break,
+                Ok(Some(Chunk::Header(header))) => self.on_header(&header),
+                Ok(Some(Chunk::Payload(piece))) => self.on_payload(&piece),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        }
+    }
+
+    /// The transport's read side reached end of stream. Before a clean close this
+    /// ends the connection abnormally: [`Event::Closed`] with code 1006 (§7.1.5), and
+    /// nothing is sent. After a clean close it lets [`transport`](Self::transport)
+    /// say [`TransportAction::Close`].
+    pub fn handle_eof(&mut self, now: Timestamp) {
+        self.observe(now);
+        if self.life.eof() {
+            self.assembler.discard();
+            self.control = None;
+            self.push_closed(
+                CloseCode::ABNORMAL,
+                String::new(),
+                Some(ConnectionError::Eof),
+            );
+        }
+    }
+
+    // ---- commands ------------------------------------------------------------------
+
+    /// Queues a whole message as one frame. The payload is not copied for a server;
+    /// a client masks it in place if the buffer is not shared, else masks a copy.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        if self.outgoing.is_some() {
+            self.check_open()?;
+            return Err(SendError::MessageInProgress);
+        }
+        let (kind, payload) = match message.into() {
+            Message::Text(text) => (MessageKind::Text, text.into_bytes()),
+            Message::Binary(bytes) => (MessageKind::Binary, bytes),
+        };
+        self.queue_data(kind.opcode(), true, payload, kind)
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: impl Into<Text>) -> Result<(), SendError> {
+        self.send(Message::Text(text.into()))
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send(Message::Binary(data.into()))
+    }
+
+    /// Queues one fragment of a message streamed piece by piece (§5.4); `last` ends
+    /// the message. The first call picks the kind; later calls must repeat it. For
+    /// text, pieces may split code points anywhere, but the message must be valid
+    /// UTF-8 as a whole: a piece that makes it invalid, or a `last` piece that leaves
+    /// a code point unfinished, is refused with [`SendError::InvalidUtf8`].
+    /// Pings, pongs and a close may be sent between fragments; whole messages may not.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+        last: bool,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        let payload = data.into();
+        let (opcode, mut utf8) = match self.outgoing {
+            None => (kind.opcode(), Utf8Validator::new()),
+            Some(out) if out.kind == kind => (OpCode::Continuation, out.utf8),
+            Some(_) => return Err(SendError::MessageInProgress),
+        };
+        if kind == MessageKind::Text {
+            match utf8.feed(&payload) {
+                Ok(carried) if !last || carried == 0 => {}
+                _ => return Err(SendError::InvalidUtf8),
+            }
+        }
+        self.queue_data(opcode, last, payload, kind)?;
+        self.outgoing = if last {
+            None
+        } else {
+            Some(Outgoing { kind, utf8 })
+        };
+        Ok(())
+    }
+
+    /// Sends a ping with up to 125 bytes of payload (§5.5.2).
+    pub fn ping(&mut self, now: Timestamp, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.observe(now);
+        self.queue_control(OpCode::Ping, payload.into())
+    }
+
+    /// Sends a pong with up to 125 bytes of payload: the answer to a ping when
+    /// `auto_pong` is off, or an unsolicited heartbeat (§5.5.3).
+    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.queue_control(OpCode::Pong, payload.into())
+    }
+
+    /// Starts the closing handshake (§7.1.2): queues a close frame with `code` and a
+    /// UTF-8 `reason` of at most 123 bytes. [`CloseCode::NO_STATUS`] sends a close
+    /// frame without a body (the reason must then be empty). Afterwards nothing more
+    /// can be sent; received messages are still delivered until the peer's close
+    /// frame arrives.
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        self.observe(now);
+        self.check_open()?;
+        if code == CloseCode::NO_STATUS {
+            if !reason.is_empty() {
+                return Err(SendError::ReasonWithoutCode);
+            }
+        } else if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::ControlPayloadTooLong(reason.len()));
+        }
+        self.queue_close(code, reason)?;
+        self.life.close_sent();
+        Ok(())
+    }
+
+    // ---- outputs -------------------------------------------------------------------
+
+    /// The next event, or `None` when there is nothing to report.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            // An idle connection holds no heap buffers.
+            self.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// The next bytes to write to the transport (empty when nothing is pending).
+    /// Write them, then report how many were written with
+    /// [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit(&self) -> &[u8] {
+        self.tx.front()
+    }
+
+    /// Fills `dst` with the pending output as slices, in order, for a vectored write;
+    /// returns how many slices it filled. Then call
+    /// [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_vectored<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        self.tx.chunks(dst)
+    }
+
+    /// Marks `n` bytes of pending output as written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.tx.advance(n);
+    }
+
+    /// Appends all pending output to `out` and marks it written: one copy, for
+    /// callers (and tests) that prefer a single buffer. Returns the byte count.
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> usize {
+        self.tx.drain_into(out)
+    }
+
+    /// Removes every data frame that has not been fully written and returns the
+    /// payloads, so that an application can resend them elsewhere. Meant for a
+    /// connection that ended with output still pending; pending control frames are
+    /// dropped too.
+    pub fn take_unsent(&mut self) -> Vec<Unsent> {
+        self.tx.take_unsent()
+    }
+
+    // ---- receive path --------------------------------------------------------------
+
+    fn observe(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn on_header(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
+        // meanings for non-zero values".
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        // §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            self.control = Some(ControlBuf {
+                opcode: header.opcode,
+                len: 0,
+                data: [0; MAX_CONTROL_PAYLOAD],
+            });
+            Ok(())
+        } else {
+            self.control = None;
+            self.assembler.begin_frame(header, &self.config)
+        }
+    }
+
+    fn on_payload(&mut self, piece: &PayloadChunk<'_>) -> Result<(), ProtocolError> {
+        if let Some(control) = &mut self.control {
+            // The header check bounds control payloads to 125 bytes.
+            let at = usize::from(control.len);
+            let end = at + piece.data.len();
+            control.data[at..end].copy_from_slice(piece.data);
+            if let Some(key) = piece.mask {
+                crate::mask::apply_mask(&mut control.data[at..end], key, at);
+            }
+            control.len = end as u8;
+            if piece.last {
+                let control = *control;
+                self.control = None;
+                self.on_control(&control)?;
+            }
+            return Ok(());
+        }
+        match self.assembler.push(piece, self.config.delivery)? {
+            Assembled::Nothing => {}
+            Assembled::Message(message) => self.events.push_back(Event::Message(message)),
+            Assembled::Fragment(fragment) => self.events.push_back(Event::Fragment(fragment)),
+        }
+        Ok(())
+    }
+
+    fn on_control(&mut self, control: &ControlBuf) -> Result<(), ProtocolError> {
+        let payload = control.payload();
+        match control.opcode {
+            OpCode::Ping => {
+                // §5.5.2: answer with a pong carrying the same data, unless a close
+                // frame was already sent (nothing follows it on the wire).
+                if self.config.auto_pong && self.life.may_send() {
+                    self.queue_auto_pong(payload);
+                }
+                self.events
+                    .push_back(Event::Ping(Bytes::copy_from_slice(payload)));
+            }
+            OpCode::Pong => {
+                self.events
+                    .push_back(Event::Pong(Bytes::copy_from_slice(payload)));
+            }
+            _ => {
+                let (code, reason) = parse_close_payload(payload)?;
+                let reason = String::from(reason);
+                if self.life.may_send() {
+                    // §5.5.1: answer with a close frame, echoing the status code.
+                    // Queued after output already pending, so nothing queued is lost.
+                    self.queue_close_unchecked(code, "");
+                }
+                self.life.close_received();
+                // A message the peer left unfinished is dropped with its close.
+                self.assembler.discard();
+                self.push_closed(code, reason, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails the connection (§7.1.7): queue the close frame that answers `error`
+    /// unless ours is already out, stop reading, report.
+    fn fail(&mut self, error: ProtocolError) {
+        let code = error.close_code();
+        if self.life.may_send() {
+            self.queue_close_unchecked(code, "");
+        }
+        if self.life.fail() {
+            self.assembler.discard();
+            self.control = None;
+            self.push_closed(code, String::new(), Some(ConnectionError::Protocol(error)));
+        }
+    }
+
+    fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {
+        let clean = error.is_none();
+        self.events.push_back(Event::Closed(Closed {
+            code,
+            reason,
+            clean,
+            error,
+        }));
+    }
+
+    // ---- send path -----------------------------------------------------------------
+
+    fn check_open(&self) -> Result<(), SendError> {
+        if self.life.may_send() {
+            Ok(())
+        } else {
+            Err(SendError::InvalidState(self.state()))
+        }
+    }
+
+    /// A header for an outgoing frame, with a fresh masking key for a client (§5.3).
+    fn header(&mut self, opcode: OpCode, fin: bool, len: usize) -> Result<FrameHeader, SendError> {
+        let mut header = FrameHeader::new(opcode, len as u64);
+        header.fin = fin;
+        if self.role == Role::Client {
+            let mut key = [0u8; 4];
+            if let Some(entropy) = &mut self.entropy {
+                entropy.fill(&mut key).map_err(SendError::Entropy)?;
+            }
+            header.mask = Some(key);
+        }
+        Ok(header)
+    }
+
+    fn check_room(&self, header: &FrameHeader) -> Result<(), SendError> {
+        let frame_len = header.encoded_len() + header.payload_len as usize;
+        let buffered = self.tx.buffered();
+        if buffered.saturating_add(frame_len) > self.config.max_buffered_output {
+            return Err(SendError::BufferFull {
+                buffered,
+                limit: self.config.max_buffered_output,
+            });
+        }
+        Ok(())
+    }
+
+    fn queue_data(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: Bytes,
+        kind: MessageKind,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        let header = self.header(opcode, fin, payload.len())?;
+        self.check_room(&header)?;
+        self.tx.push(header, payload, Some(kind));
+        Ok(())
+    }
+
+    fn queue_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        self.check_open()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong(payload.len()));
+        }
+        let header = self.header(opcode, true, payload.len())?;
+        self.check_room(&header)?;
+        self.tx.push(header, payload, None);
+        Ok(())
+    }
+
+    /// Queues the answer to a ping. Over the output limit it replaces a pong still
+    /// waiting in the queue (§5.5.3 lets an endpoint answer only the most recent ping),
+    /// so a peer flooding pings at a reader that does not write cannot grow the queue
+    /// by more than one pong.
+    fn queue_auto_pong(&mut self, payload: &[u8]) {
+        let Ok(header) = self.header(OpCode::Pong, true, payload.len()) else {
+            return; // No masking key: the pong cannot be sent.
+        };
+        let payload = Bytes::copy_from_slice(payload);
+        if self.check_room(&header).is_err()
+            && self.tx.replace_unstarted_pong(header, payload.clone())
+        {
+            return;
+        }
+        self.tx.push(header, payload, None);
+    }
+
+    fn queue_close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = encode_close_payload(code, reason, &mut body);
+        let header = self.header(OpCode::Close, true, len)?;
+        // A close frame is never refused for room: it is at most 131 bytes and there
+        // is only ever one.
+        self.tx
+            .push(header, Bytes::copy_from_slice(&body[..len]), None);
+        Ok(())
+    }
+
+    /// Queues a close frame the connection owes the peer. Only an entropy failure can
+    /// stop it; then the connection is closing anyway and the frame is left out.
+    fn queue_close_unchecked(&mut self, code: CloseCode, reason: &str) {
+        let _ = self.queue_close(code, reason);
+    }
+}

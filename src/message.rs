@@ -1,0 +1,401 @@
+//! Messages (RFC 6455 §5.6) and their reassembly from fragments (§5.4).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{Config, Delivery};
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, OpCode, PayloadChunk};
+use crate::utf8::Utf8Validator;
+
+/// The type of a data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Binary data (opcode 0x2).
+    Binary,
+}
+
+impl MessageKind {
+    pub(crate) const fn opcode(self) -> OpCode {
+        match self {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        }
+    }
+}
+
+/// Bytes that are valid UTF-8: the payload of a text message.
+///
+/// Cheap to clone (it is a [`Bytes`]). Every constructor checks UTF-8, so a `Text`
+/// always holds a valid string.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(Bytes);
+
+/// The bytes given to [`Text::try_from`] were not valid UTF-8.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotUtf8(pub Bytes);
+
+impl fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("bytes are not valid UTF-8")
+    }
+}
+
+impl core::error::Error for NotUtf8 {}
+
+impl Text {
+    /// An empty text.
+    pub const fn new() -> Text {
+        Text(Bytes::new())
+    }
+
+    /// A text from a static string, without copying.
+    pub const fn from_static(s: &'static str) -> Text {
+        Text(Bytes::from_static(s.as_bytes()))
+    }
+
+    /// Wraps bytes that the caller has already validated. Internal: every path that
+    /// builds a `Text` from wire data has run the UTF-8 validator over exactly these
+    /// bytes.
+    pub(crate) const fn from_validated(bytes: Bytes) -> Text {
+        Text(bytes)
+    }
+
+    /// The text as a string slice.
+    ///
+    /// This checks the bytes again (the crate forbids `unsafe`, which an unchecked
+    /// conversion would need), at memory speed for ASCII. Code that only forwards the
+    /// text can use [`as_bytes`](Self::as_bytes) and skip it.
+    pub fn as_str(&self) -> &str {
+        // Every constructor validates, so the default (empty) is unreachable.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The UTF-8 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The underlying bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(Bytes::from(s))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl TryFrom<Bytes> for Text {
+    type Error = NotUtf8;
+
+    fn try_from(bytes: Bytes) -> Result<Self, NotUtf8> {
+        match core::str::from_utf8(&bytes) {
+            Ok(_) => Ok(Text(bytes)),
+            Err(_) => Err(NotUtf8(bytes)),
+        }
+    }
+}
+
+impl TryFrom<Vec<u8>> for Text {
+    type Error = NotUtf8;
+
+    fn try_from(bytes: Vec<u8>) -> Result<Self, NotUtf8> {
+        Text::try_from(Bytes::from(bytes))
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl From<Text> for Bytes {
+    fn from(t: Text) -> Self {
+        t.0
+    }
+}
+
+/// A whole data message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A text message.
+    Text(Text),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// Text or binary.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The payload, without copying.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Text> for Message {
+    fn from(t: Text) -> Self {
+        Message::Text(t)
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+/// A piece of a message delivered in [`Delivery::Streamed`] mode.
+///
+/// Pieces of one message arrive in order, the first with `first` set and the last
+/// with `last` set (one piece can be both). A piece never spans two frames. For text,
+/// every piece is valid UTF-8 on its own: a code point cut by a frame or chunk
+/// boundary is held back and starts the next piece.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fragment {
+    /// The message type, the same on every piece.
+    pub kind: MessageKind,
+    /// Payload bytes.
+    pub data: Bytes,
+    /// This is the first piece of the message.
+    pub first: bool,
+    /// This is the last piece of the message.
+    pub last: bool,
+}
+
+/// What the assembler made of a payload piece.
+pub(crate) enum Assembled {
+    Nothing,
+    Message(Message),
+    Fragment(Fragment),
+}
+
+/// Receive-side reassembly of data frames: sequencing (§5.4), limits, UTF-8 (§8.1).
+#[derive(Debug, Default)]
+pub(crate) struct Assembler {
+    /// The message in progress, if a data frame started one.
+    kind: Option<MessageKind>,
+    /// Whether the frame being read is the message's last (FIN).
+    fin: bool,
+    fragments: u32,
+    /// Bytes of the message declared so far (headers of its frames).
+    declared: u64,
+    buf: BytesMut,
+    utf8: Utf8Validator,
+    /// Streamed mode: whether a piece of this message was delivered.
+    delivered_first: bool,
+}
+
+impl Assembler {
+    /// Checks a data frame's header against the message sequence and the limits,
+    /// before any of its payload is read.
+    pub(crate) fn begin_frame(
+        &mut self,
+        header: &FrameHeader,
+        config: &Config,
+    ) -> Result<(), ProtocolError> {
+        match (header.opcode, self.kind) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(_)) => {
+                self.fragments += 1;
+                if self.fragments > config.max_fragments {
+                    return Err(ProtocolError::TooManyFragments {
+                        max: config.max_fragments,
+                    });
+                }
+            }
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                self.kind = Some(if opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                });
+                self.fragments = 1;
+                self.declared = 0;
+                self.delivered_first = false;
+                self.utf8 = Utf8Validator::new();
+            }
+        }
+        if header.payload_len > config.max_frame_size {
+            return Err(ProtocolError::FrameTooLarge {
+                size: header.payload_len,
+                max: config.max_frame_size,
+            });
+        }
+        let size = self.declared.saturating_add(header.payload_len);
+        if size > config.max_message_size {
+            return Err(ProtocolError::MessageTooLarge {
+                size,
+                max: config.max_message_size,
+            });
+        }
+        self.declared = size;
+        self.fin = header.fin;
+        Ok(())
+    }
+
+    /// Takes a payload piece of the current data frame. Text is validated as it
+    /// arrives, so invalid UTF-8 fails the connection at the first bad byte, and a text
+    /// message may not end inside a code point (§8.1).
+    pub(crate) fn push(
+        &mut self,
+        piece: &PayloadChunk<'_>,
+        delivery: Delivery,
+    ) -> Result<Assembled, ProtocolError> {
+        let Some(kind) = self.kind else {
+            return Ok(Assembled::Nothing);
+        };
+        let ends_message = piece.last && self.fin;
+        let text = kind == MessageKind::Text;
+        match delivery {
+            Delivery::Whole => {
+                let start = self.buf.len();
+                piece.unmask_into(&mut self.buf);
+                if text {
+                    check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
+                }
+                if !ends_message {
+                    return Ok(Assembled::Nothing);
+                }
+                self.kind = None;
+                // Hand the buffer over whole; an idle connection keeps no allocation.
+                let payload = core::mem::take(&mut self.buf).freeze();
+                Ok(Assembled::Message(match kind {
+                    MessageKind::Text => Message::Text(Text::from_validated(payload)),
+                    MessageKind::Binary => Message::Binary(payload),
+                }))
+            }
+            Delivery::Streamed => {
+                // A code point carried from the previous piece goes first.
+                let carried = self.utf8.carried();
+                let mut out = BytesMut::with_capacity(carried.len() + piece.data.len());
+                out.extend_from_slice(carried);
+                let start = out.len();
+                piece.unmask_into(&mut out);
+                if text {
+                    check_utf8(&mut self.utf8, &out[start..], ends_message)?;
+                    let held = self.utf8.carried().len();
+                    out.truncate(out.len() - held);
+                }
+                if ends_message {
+                    self.kind = None;
+                } else if out.is_empty() {
+                    return Ok(Assembled::Nothing);
+                }
+                let first = !self.delivered_first;
+                self.delivered_first = true;
+                Ok(Assembled::Fragment(Fragment {
+                    kind,
+                    data: out.freeze(),
+                    first,
+                    last: ends_message,
+                }))
+            }
+        }
+    }
+
+    /// Drops a partial message (when the connection ends).
+    pub(crate) fn discard(&mut self) {
+        self.kind = None;
+        self.buf = BytesMut::new();
+    }
+}
+
+/// Feeds `bytes` to the validator; at the end of a message nothing may be carried.
+fn check_utf8(utf8: &mut Utf8Validator, bytes: &[u8], end: bool) -> Result<(), ProtocolError> {
+    let carried = utf8.feed(bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
+    if end && carried > 0 {
+        return Err(ProtocolError::InvalidUtf8);
+    }
+    Ok(())
+}

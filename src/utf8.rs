@@ -1,0 +1,146 @@
+//! Incremental UTF-8 validation (RFC 6455 §5.6, §8.1) that fails as soon as a byte
+//! makes the stream invalid, whatever the chunking.
+//!
+//! Each chunk goes through `core::str::from_utf8`; a code point cut by the chunk
+//! boundary (at most 3 bytes, which `from_utf8` reports as "incomplete", not
+//! "invalid") is carried into the next chunk.
+
+/// The validator's verdict on a chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Invalid;
+
+/// Validates a byte stream chunk by chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Utf8Validator {
+    carry: [u8; 4],
+    carry_len: u8,
+}
+
+impl Utf8Validator {
+    pub(crate) const fn new() -> Utf8Validator {
+        Utf8Validator {
+            carry: [0; 4],
+            carry_len: 0,
+        }
+    }
+
+    /// Validates the next chunk. On success returns how many bytes at the end of the
+    /// stream so far belong to a code point that is not complete yet (0 to 3); those
+    /// bytes are carried, so [`carried`](Self::carried) returns them.
+    pub(crate) fn feed(&mut self, mut chunk: &[u8]) -> Result<usize, Invalid> {
+        if self.carry_len > 0 {
+            let have = usize::from(self.carry_len);
+            let want = sequence_len(self.carry[0]);
+            let take = (want - have).min(chunk.len());
+            self.carry[have..have + take].copy_from_slice(&chunk[..take]);
+            let filled = have + take;
+            match core::str::from_utf8(&self.carry[..filled]) {
+                Ok(_) => self.carry_len = 0,
+                Err(e) if e.error_len().is_none() => {
+                    // Still a valid prefix; the chunk was used up.
+                    self.carry_len = filled as u8;
+                    return Ok(filled);
+                }
+                Err(_) => return Err(Invalid),
+            }
+            chunk = &chunk[take..];
+        }
+        match core::str::from_utf8(chunk) {
+            Ok(_) => Ok(0),
+            Err(e) if e.error_len().is_none() => {
+                let tail = &chunk[e.valid_up_to()..];
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.carry_len = tail.len() as u8;
+                Ok(tail.len())
+            }
+            Err(_) => Err(Invalid),
+        }
+    }
+
+    /// Whether the stream so far ends on a code point boundary.
+    #[cfg(test)]
+    pub(crate) fn is_complete(&self) -> bool {
+        self.carry_len == 0
+    }
+
+    /// The bytes of an incomplete code point carried from earlier chunks.
+    pub(crate) fn carried(&self) -> &[u8] {
+        &self.carry[..usize::from(self.carry_len)]
+    }
+}
+
+/// Length of the sequence a lead byte starts. Only called on lead bytes that
+/// `from_utf8` accepted as the start of an incomplete sequence (0xC2–0xF4).
+fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn valid_in_pieces(bytes: &[u8], cuts: &[usize]) -> Option<bool> {
+        let mut v = Utf8Validator::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain(core::iter::once(&bytes.len())) {
+            if v.feed(&bytes[at..cut]).is_err() {
+                return Some(false);
+            }
+            at = cut;
+        }
+        Some(v.is_complete())
+    }
+
+    #[test]
+    fn agrees_with_from_utf8_at_every_pair_of_cuts() {
+        let samples: [&[u8]; 9] = [
+            "κόσμε".as_bytes(),
+            "a€b𝄞c".as_bytes(),
+            b"\xed\xa0\x80",     // surrogate
+            b"\xf4\x90\x80\x80", // above U+10FFFF
+            b"\xc0\xaf",         // overlong
+            b"\xe0\x80\xaf",     // overlong
+            b"ab\xf0\x9f\x98",   // truncated at the end
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+            b"",
+        ];
+        for bytes in samples {
+            let expected = core::str::from_utf8(bytes).is_ok();
+            for a in 0..=bytes.len() {
+                for b in a..=bytes.len() {
+                    assert_eq!(
+                        valid_in_pieces(bytes, &[a, b]),
+                        Some(expected),
+                        "{bytes:?} cut at {a},{b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fails_at_the_first_bad_byte() {
+        // 0xF4 0x90 can never start a valid sequence: fail before the rest arrives.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"ok\xf4"), Ok(1));
+        assert_eq!(v.feed(b"\x90"), Err(Invalid));
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let text = "héllo wörld 𝄞 ✓".repeat(3);
+        let mut v = Utf8Validator::new();
+        let mut carried = Vec::new();
+        for b in text.as_bytes() {
+            let n = v.feed(core::slice::from_ref(b)).unwrap();
+            carried.push(n);
+        }
+        assert!(v.is_complete());
+        assert!(carried.iter().any(|&n| n > 0));
+    }
+}

@@ -1,0 +1,261 @@
+//! Property tests.
+//! 1. Any sequence of messages, sent by either side (whole or streamed in random
+//!    fragments, with pings interleaved), arrives identical and in order under any
+//!    chunking of the byte stream.
+//! 2. Any byte stream fed to a server never panics, ends OPEN or CLOSED with at most
+//!    one `Closed` event as the last event, answers with valid frames only, and gives
+//!    the same outcome under any chunking.
+
+mod common;
+use common::*;
+use proptest::prelude::*;
+use wsmachine::frame::OpCode;
+use wsmachine::{Connection, Event, Message, MessageKind, State, Text};
+
+#[derive(Clone, Debug)]
+enum Item {
+    Whole(Message),
+    Streamed {
+        message: Message,
+        cuts: Vec<usize>,
+        ping_after_piece: Option<(usize, Vec<u8>)>,
+    },
+    Ping(Vec<u8>),
+}
+
+fn payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => proptest::collection::vec(any::<u8>(), 0..200),
+        1 => Just(Vec::new()),
+        1 => (126usize..70_000).prop_map(|n| (0..n).map(|i| (i * 31 % 251) as u8).collect()),
+    ]
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        payload().prop_map(|p| Message::Binary(p.into())),
+        ".{0,60}".prop_map(|s: String| Message::Text(Text::from(s))),
+        // Multi-byte text long enough to need the 16-bit length.
+        "[κόσμε𝄞€a]{40,200}".prop_map(|s: String| Message::Text(Text::from(s))),
+    ]
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    prop_oneof![
+        3 => message().prop_map(Item::Whole),
+        2 => (
+            message(),
+            proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            proptest::option::of((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 0..126))),
+        )
+            .prop_map(|(message, cuts, ping)| {
+                let len = message.len();
+                let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(len + 1)).collect();
+                cuts.sort_unstable();
+                let pieces = cuts.len() + 1;
+                Item::Streamed {
+                    message,
+                    cuts,
+                    ping_after_piece: ping.map(|(i, p)| (i.index(pieces), p)),
+                }
+            }),
+        1 => proptest::collection::vec(any::<u8>(), 0..126).prop_map(Item::Ping),
+    ]
+}
+
+/// Queues the items on `sender`; returns the events the receiver must see.
+fn send_all(sender: &mut Connection, items: &[Item]) -> Vec<Event> {
+    let mut expected = Vec::new();
+    for item in items {
+        match item {
+            Item::Whole(m) => {
+                sender.send(m.clone()).unwrap();
+                expected.push(Event::Message(m.clone()));
+            }
+            Item::Ping(p) => {
+                sender.ping(T0, p.clone()).unwrap();
+                expected.push(Event::Ping(p.clone().into()));
+            }
+            Item::Streamed {
+                message,
+                cuts,
+                ping_after_piece,
+            } => {
+                let bytes = message.as_bytes();
+                let bounds: Vec<usize> = std::iter::once(0)
+                    .chain(cuts.iter().copied())
+                    .chain(std::iter::once(bytes.len()))
+                    .collect();
+                let pieces = bounds.len() - 1;
+                for i in 0..pieces {
+                    let piece = bytes[bounds[i]..bounds[i + 1]].to_vec();
+                    let last = i + 1 == pieces;
+                    sender.send_fragment(message.kind(), piece, last).unwrap();
+                    if last {
+                        expected.push(Event::Message(message.clone()));
+                    }
+                    if let Some((at, p)) = ping_after_piece
+                        && *at == i
+                    {
+                        sender.ping(T0, p.clone()).unwrap();
+                        expected.push(Event::Ping(p.clone().into()));
+                    }
+                }
+            }
+        }
+    }
+    expected
+}
+
+fn feed_in_chunks(receiver: &mut Connection, bytes: &[u8], sizes: &[usize]) {
+    let mut at = 0;
+    let mut i = 0;
+    while at < bytes.len() {
+        let n = sizes[i % sizes.len()].min(bytes.len() - at);
+        receiver.handle_data(T0, &bytes[at..at + n]);
+        at += n;
+        i += 1;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn messages_arrive_identical_and_in_order(
+        items in proptest::collection::vec(item(), 0..12),
+        sizes in proptest::collection::vec(1usize..3000, 1..8),
+        from_client in any::<bool>(),
+    ) {
+        let (mut sender, mut receiver) = if from_client {
+            (client(), server())
+        } else {
+            (server(), client())
+        };
+        let expected = send_all(&mut sender, &items);
+        let mut wire = Vec::new();
+        sender.transmit_into(&mut wire);
+        feed_in_chunks(&mut receiver, &wire, &sizes);
+        let got = drain_events(&mut receiver);
+        prop_assert_eq!(got, expected);
+        prop_assert_eq!(receiver.state(), State::Open);
+        // Every ping was answered with a pong of the same payload.
+        let pings = items.iter().filter(|i| matches!(i, Item::Ping(_) | Item::Streamed { ping_after_piece: Some(_), .. })).count();
+        let mut answer = Vec::new();
+        receiver.transmit_into(&mut answer);
+        sender.handle_data(T0, &answer);
+        let pongs = drain_events(&mut sender).into_iter().filter(|e| matches!(e, Event::Pong(_))).count();
+        prop_assert_eq!(pongs, pings);
+    }
+}
+
+/// Frames with random header fields (reserved opcodes and bits included), mostly
+/// masked, with short random payloads: deep enough into the parser to reach every
+/// check, unlike uniformly random bytes which fail on the first byte.
+fn rough_frame() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        prop_oneof![8 => Just(0u8), 1 => 1u8..8],
+        prop_oneof![
+            Just(0u8),
+            Just(1),
+            Just(2),
+            Just(8),
+            Just(9),
+            Just(10),
+            0u8..16
+        ],
+        prop_oneof![9 => Just(true), 1 => Just(false)],
+        prop_oneof![
+            6 => proptest::collection::vec(any::<u8>(), 0..40),
+            1 => Just(b"\x03\xe8".to_vec()),
+            1 => "[a-zé€]{0,30}".prop_map(String::into_bytes),
+        ],
+        any::<[u8; 4]>(),
+    )
+        .prop_map(|(fin, rsv, op, masked, payload, key)| {
+            let mut out = vec![u8::from(fin) << 7 | rsv << 4 | op];
+            let len = payload.len() as u8;
+            out.push(if masked { 0x80 | len } else { len });
+            if masked {
+                out.extend_from_slice(&key);
+            }
+            let start = out.len();
+            out.extend_from_slice(&payload);
+            if masked {
+                wsmachine::mask::apply_mask(&mut out[start..], key, 0);
+            }
+            out
+        })
+}
+
+fn byte_stream() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..300),
+        proptest::collection::vec(rough_frame(), 0..20).prop_map(|fs| fs.concat()),
+        (
+            proptest::collection::vec(rough_frame(), 1..20),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)
+        )
+            .prop_map(|(fs, flips)| {
+                let mut bytes = fs.concat();
+                for (i, b) in flips {
+                    let at = i.index(bytes.len());
+                    bytes[at] ^= b;
+                }
+                bytes
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_byte_stream_ends_in_a_documented_state(
+        bytes in byte_stream(),
+        sizes in proptest::collection::vec(1usize..64, 1..6),
+    ) {
+        let mut s = server();
+        feed_in_chunks(&mut s, &bytes, &sizes);
+        let events = drain_events(&mut s);
+        let mut out = Vec::new();
+        s.transmit_into(&mut out);
+
+        // The same outcome as feeding it whole.
+        let whole = feed_chunks(&server, &[&bytes]);
+        prop_assert_eq!(&whole.events, &events);
+        prop_assert_eq!(&whole.output, &out);
+
+        let state = s.state();
+        prop_assert!(matches!(state, State::Open | State::Closed), "{:?}", state);
+        let closes = events.iter().filter(|e| matches!(e, Event::Closed(_))).count();
+        prop_assert_eq!(closes, usize::from(state == State::Closed));
+        if state == State::Closed {
+            prop_assert!(matches!(events.last(), Some(Event::Closed(_))));
+        }
+        // Output: valid unmasked frames, only pongs and at most one final close.
+        let frames = frames(&out);
+        for (i, f) in frames.iter().enumerate() {
+            prop_assert!(f.header.mask.is_none());
+            match f.header.opcode {
+                OpCode::Pong => {}
+                OpCode::Close => prop_assert_eq!(i, frames.len() - 1),
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+        if let Some(Event::Closed(c)) = events.last()
+            && let Some(wsmachine::ConnectionError::Protocol(e)) = &c.error
+        {
+            let last = frames.last().unwrap();
+            prop_assert_eq!(&last.payload[..2], &e.close_code().0.to_be_bytes());
+        }
+        for e in &events {
+            if let Event::Message(m) = e
+                && m.kind() == MessageKind::Text
+            {
+                prop_assert!(std::str::from_utf8(m.as_bytes()).is_ok());
+            }
+        }
+    }
+}
