@@ -1,5 +1,7 @@
 //! Settings: limits and behaviour switches, each with a documented default.
 
+use crate::handshake::server::OriginPolicy;
+
 /// How received data messages reach the application.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -52,6 +54,17 @@ pub struct Config {
     pub auto_pong: bool,
     /// How received messages are delivered. Default: [`Delivery::Whole`].
     pub delivery: Delivery,
+    /// Largest opening-handshake head (request or response line plus header fields),
+    /// in bytes. A server answers a longer request with 431; a client fails. Also
+    /// bounds the body kept from a non-101 response, and the bytes a client may send
+    /// after its request before the server application accepts it. Default: 16 KiB.
+    pub max_handshake_size: usize,
+    /// Most header fields in the opening handshake. A server answers more with 431.
+    /// Default: 64.
+    pub max_headers: usize,
+    /// Which `Origin` values a server accepts; others are answered with 403 before
+    /// the application sees the request. Default: [`OriginPolicy::Any`].
+    pub origin_policy: OriginPolicy,
 }
 
 impl Default for Config {
@@ -63,6 +76,9 @@ impl Default for Config {
             max_buffered_output: 128 << 20,
             auto_pong: true,
             delivery: Delivery::Whole,
+            max_handshake_size: 16 << 10,
+            max_headers: 64,
+            origin_policy: OriginPolicy::Any,
         }
     }
 }

@@ -12,8 +12,11 @@ use crate::close::{CloseCode, MAX_REASON_LEN, encode_close_payload, parse_close_
 use crate::config::Config;
 use crate::entropy::Entropy;
 use crate::error::{ConnectionError, ProtocolError, SendError};
-use crate::event::{Closed, Event};
+use crate::event::{Closed, Event, Open};
 use crate::frame::{Chunk, FrameHeader, FrameReader, MAX_CONTROL_PAYLOAD, OpCode, PayloadChunk};
+use crate::handshake::client::{BodyReader, ClientRequest, ResponseHead, parse_response};
+use crate::handshake::server::{Accept, Reject, Request, parse_request};
+use crate::handshake::{Extension, HandshakeError, HeadReader, Headers, generate_key};
 use crate::message::{Assembled, Assembler, Message, MessageKind, Text};
 use crate::state::{Lifecycle, Phase, State, TransportAction};
 use crate::time::Timestamp;
@@ -37,20 +40,56 @@ pub enum Role {
 pub struct Negotiated {
     /// The subprotocol both ends agreed on (`Sec-WebSocket-Protocol`), if any.
     pub protocol: Option<String>,
+    /// The extensions both ends agreed on (`Sec-WebSocket-Extensions`).
+    pub extensions: Vec<Extension>,
 }
 
 impl Negotiated {
     /// Nothing negotiated: no subprotocol, no extension.
     pub const fn none() -> Negotiated {
-        Negotiated { protocol: None }
+        Negotiated {
+            protocol: None,
+            extensions: Vec::new(),
+        }
     }
 
     /// The given subprotocol, no extension.
     pub fn with_protocol(protocol: impl Into<String>) -> Negotiated {
         Negotiated {
             protocol: Some(protocol.into()),
+            extensions: Vec::new(),
         }
     }
+}
+
+/// The opening handshake in progress (CONNECTING).
+#[derive(Debug)]
+enum Opening {
+    /// Server: reading the request head.
+    ServerHead(HeadReader),
+    /// Server: the request went out as an event; waiting for accept or reject, and
+    /// keeping bytes that arrive meanwhile.
+    ServerDecision { request: Request, early: Vec<u8> },
+    /// Client: the request is queued; reading the response head.
+    ClientHead {
+        head: HeadReader,
+        key: String,
+        request: ClientRequest,
+    },
+    /// Client: the response was not 101; reading its body for the error.
+    ClientBody {
+        head: ResponseHead,
+        body: BodyReader,
+    },
+}
+
+/// What one step of the opening handshake led to.
+enum Step {
+    /// Still in progress.
+    Continue(Opening),
+    /// OPEN; these bytes came after the head and are frame data.
+    Open(Vec<u8>),
+    Fail(HandshakeError),
 }
 
 /// The control frame being read: opcode and payload so far (at most 125 bytes, so it
@@ -123,6 +162,8 @@ pub struct Connection {
     /// Masking keys; only clients draw from it.
     entropy: Option<Box<dyn Entropy + Send>>,
     outgoing: Option<Outgoing>,
+    /// The opening handshake, while CONNECTING.
+    opening: Option<Box<Opening>>,
     /// The largest `now` seen.
     now: Timestamp,
 }
@@ -158,8 +199,42 @@ impl Connection {
             events: VecDeque::new(),
             entropy,
             outgoing: None,
+            opening: None,
             now,
         }
+    }
+
+    /// A server connection waiting for the client's upgrade request (§4.2).
+    /// A valid request is reported as [`Event::Request`] for the application to
+    /// [`accept`](Self::accept) or [`reject`](Self::reject); an invalid one is
+    /// answered with the HTTP status its [`HandshakeError`] names, and the connection
+    /// closes.
+    pub fn server(config: Config, now: Timestamp) -> Connection {
+        let mut conn = Connection::new(Role::Server, config, Phase::Connecting, None, now);
+        conn.opening = Some(Box::new(Opening::ServerHead(HeadReader::default())));
+        conn
+    }
+
+    /// A client connection that queues its upgrade request (§4.1) with a fresh key
+    /// from `entropy`, which also supplies the masking keys. Fails only on what the
+    /// caller supplied (header fields, subprotocol names) or an entropy failure.
+    pub fn client(
+        config: Config,
+        request: ClientRequest,
+        entropy: impl Entropy + Send + 'static,
+        now: Timestamp,
+    ) -> Result<Connection, HandshakeError> {
+        let mut entropy: Box<dyn Entropy + Send> = Box::new(entropy);
+        let key = generate_key(&mut *entropy).map_err(HandshakeError::Entropy)?;
+        let head = request.encode(&key)?;
+        let mut conn = Connection::new(Role::Client, config, Phase::Connecting, Some(entropy), now);
+        conn.tx.push_http(Bytes::from(head));
+        conn.opening = Some(Box::new(Opening::ClientHead {
+            head: HeadReader::default(),
+            key,
+            request,
+        }));
+        Ok(conn)
     }
 
     /// A server connection whose opening handshake was done elsewhere (by an HTTP
@@ -233,6 +308,15 @@ impl Connection {
         &self.negotiated
     }
 
+    /// (Server) The upgrade request awaiting [`accept`](Self::accept) or
+    /// [`reject`](Self::reject).
+    pub fn request(&self) -> Option<&Request> {
+        match self.opening.as_deref() {
+            Some(Opening::ServerDecision { request, .. }) => Some(request),
+            _ => None,
+        }
+    }
+
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
@@ -245,8 +329,18 @@ impl Connection {
     /// frame that answers it and ends the connection with [`Event::Closed`].
     /// Bytes that arrive when the connection no longer reads frames (after the peer's
     /// close frame, or after a failure) are discarded (§7.1.7, §5.5.1).
-    pub fn handle_data(&mut self, now: Timestamp, mut data: &[u8]) {
+    pub fn handle_data(&mut self, now: Timestamp, data: &[u8]) {
         self.observe(now);
+        if let Some(opening) = self.opening.take() {
+            if let Some(frames) = self.read_opening(*opening, data) {
+                self.read_frames(&frames);
+            }
+            return;
+        }
+        self.read_frames(data);
+    }
+
+    fn read_frames(&mut self, mut data: &[u8]) {
         while self.life.reads_frames() {
             let result = match self.reader.read(&mut data) {
                 Ok(None) => break,
@@ -266,6 +360,14 @@ impl Connection {
     /// say [`TransportAction::Close`].
     pub fn handle_eof(&mut self, now: Timestamp) {
         self.observe(now);
+        if let Some(opening) = self.opening.take()
+            && let Opening::ClientBody { head, body } = *opening
+        {
+            // A response body delimited by the end of the stream is now complete.
+            let response = Box::new(body.finish(head));
+            self.fail_handshake(HandshakeError::Rejected(response));
+        }
+        self.opening = None;
         if self.life.eof() {
             self.assembler.discard();
             self.control = None;
@@ -278,6 +380,57 @@ impl Connection {
     }
 
     // ---- commands ------------------------------------------------------------------
+
+    /// (Server) Accepts the pending upgrade request: queues the 101 response and
+    /// moves to OPEN with [`Event::Open`]. Frames that arrived early are processed
+    /// now. Fails, changing nothing, when no request is pending or the answer is
+    /// invalid (a subprotocol the client did not offer, a bad header field).
+    pub fn accept(&mut self, now: Timestamp, accept: Accept) -> Result<(), SendError> {
+        self.observe(now);
+        let Some(request) = self.request() else {
+            return Err(SendError::InvalidState(self.state()));
+        };
+        let response = accept.response(request).map_err(SendError::Handshake)?;
+        let Some(Opening::ServerDecision { early, .. }) = self.opening.take().map(|o| *o) else {
+            return Err(SendError::InvalidState(self.state()));
+        };
+        self.tx.push_http(Bytes::from(response));
+        let protocol = accept.selected_protocol().map(String::from);
+        self.negotiated = Negotiated {
+            protocol: protocol.clone(),
+            extensions: Vec::new(),
+        };
+        self.life.opened();
+        self.events.push_back(Event::Open(Open {
+            protocol,
+            extensions: Vec::new(),
+            headers: Headers::new(),
+        }));
+        self.read_frames(&early);
+        Ok(())
+    }
+
+    /// (Server) Rejects the pending upgrade request with any status, header fields
+    /// and body (401 with `WWW-Authenticate`, a redirect, 429...). The response is
+    /// queued and the connection closes ([`TransportAction::Close`] after writing).
+    pub fn reject(&mut self, now: Timestamp, reject: Reject) -> Result<(), SendError> {
+        self.observe(now);
+        if self.request().is_none() {
+            return Err(SendError::InvalidState(self.state()));
+        }
+        let response = reject.response().map_err(SendError::Handshake)?;
+        self.opening = None;
+        self.tx.push_http(Bytes::from(response));
+        if self.life.fail() {
+            let error = HandshakeError::RejectedByApplication(reject.status());
+            self.push_closed(
+                CloseCode::ABNORMAL,
+                String::new(),
+                Some(ConnectionError::Handshake(error)),
+            );
+        }
+        Ok(())
+    }
 
     /// Queues a whole message as one frame. The payload is not copied for a server;
     /// a client masks it in place if the buffer is not shared, else masks a copy.
@@ -420,6 +573,142 @@ impl Connection {
     /// dropped too.
     pub fn take_unsent(&mut self) -> Vec<Unsent> {
         self.tx.take_unsent()
+    }
+
+    // ---- opening handshake ---------------------------------------------------------
+
+    /// Feeds the opening handshake. Returns the bytes that follow the head once the
+    /// connection is OPEN.
+    fn read_opening(&mut self, opening: Opening, data: &[u8]) -> Option<Vec<u8>> {
+        let step = match opening {
+            Opening::ServerHead(head) => self.server_head(head, data),
+            Opening::ServerDecision { request, mut early } => {
+                early.extend_from_slice(data);
+                if early.len() > self.config.max_handshake_size {
+                    Step::Fail(HandshakeError::TooMuchEarlyData)
+                } else {
+                    Step::Continue(Opening::ServerDecision { request, early })
+                }
+            }
+            Opening::ClientHead { head, key, request } => {
+                self.client_head(head, key, request, data)
+            }
+            Opening::ClientBody { head, mut body } => {
+                if body.push(data) {
+                    Step::Fail(HandshakeError::Rejected(Box::new(body.finish(head))))
+                } else {
+                    Step::Continue(Opening::ClientBody { head, body })
+                }
+            }
+        };
+        match step {
+            Step::Continue(opening) => {
+                self.opening = Some(Box::new(opening));
+                None
+            }
+            Step::Open(rest) => {
+                self.life.opened();
+                Some(rest)
+            }
+            Step::Fail(error) => {
+                self.fail_handshake(error);
+                None
+            }
+        }
+    }
+
+    fn server_head(&mut self, mut head: HeadReader, data: &[u8]) -> Step {
+        let max = self.config.max_handshake_size;
+        let end = match head.push(data, max) {
+            Ok(Some(end)) => end,
+            Ok(None) => return Step::Continue(Opening::ServerHead(head)),
+            Err(e) => return Step::Fail(e),
+        };
+        let request = match parse_request(&head.buf()[..end], self.config.max_headers) {
+            Ok(Some((request, _))) => request,
+            // A complete head always parses to a request or an error.
+            Ok(None) => return Step::Fail(HandshakeError::Malformed),
+            Err(e) => return Step::Fail(e),
+        };
+        if let Err(e) = self.config.origin_policy.check(&request) {
+            return Step::Fail(e);
+        }
+        let mut early = head.into_buf();
+        early.drain(..end);
+        if early.len() > max {
+            return Step::Fail(HandshakeError::TooMuchEarlyData);
+        }
+        self.events
+            .push_back(Event::Request(Box::new(request.clone())));
+        Step::Continue(Opening::ServerDecision { request, early })
+    }
+
+    fn client_head(
+        &mut self,
+        mut head: HeadReader,
+        key: String,
+        request: ClientRequest,
+        data: &[u8],
+    ) -> Step {
+        let max = self.config.max_handshake_size;
+        let end = match head.push(data, max) {
+            Ok(Some(end)) => end,
+            Ok(None) => return Step::Continue(Opening::ClientHead { head, key, request }),
+            Err(e) => return Step::Fail(e),
+        };
+        let response = match parse_response(&head.buf()[..end], self.config.max_headers) {
+            Ok(Some((response, _))) => response,
+            Ok(None) => return Step::Fail(HandshakeError::Malformed),
+            Err(e) => return Step::Fail(e),
+        };
+        let mut rest = head.into_buf();
+        rest.drain(..end);
+        if response.status != 101 {
+            // §4.1: anything but 101 fails the handshake; keep the body for the error.
+            let mut body = BodyReader::new(&response.headers, response.status, max);
+            return if body.push(&rest) {
+                Step::Fail(HandshakeError::Rejected(Box::new(body.finish(response))))
+            } else {
+                Step::Continue(Opening::ClientBody {
+                    head: response,
+                    body,
+                })
+            };
+        }
+        match request.check_response(&key, &response.headers) {
+            Ok((protocol, extensions)) => {
+                self.negotiated = Negotiated {
+                    protocol: protocol.clone(),
+                    extensions: extensions.clone(),
+                };
+                self.events.push_back(Event::Open(Open {
+                    protocol,
+                    extensions,
+                    headers: response.headers,
+                }));
+                Step::Open(rest)
+            }
+            Err(e) => Step::Fail(e),
+        }
+    }
+
+    /// The opening handshake failed: a server queues the HTTP answer the error names;
+    /// either way the connection closes (1006: no close frame was exchanged).
+    fn fail_handshake(&mut self, error: HandshakeError) {
+        self.opening = None;
+        if self.role == Role::Server
+            && let Some(answer) = Reject::for_error(&error)
+            && let Ok(bytes) = answer.response()
+        {
+            self.tx.push_http(Bytes::from(bytes));
+        }
+        if self.life.fail() {
+            self.push_closed(
+                CloseCode::ABNORMAL,
+                String::new(),
+                Some(ConnectionError::Handshake(error)),
+            );
+        }
     }
 
     // ---- receive path --------------------------------------------------------------

@@ -18,7 +18,7 @@ pub trait Entropy {
 
 /// The entropy source could not produce bytes (for [`OsEntropy`]: the operating
 /// system's generator failed). Sends that need a masking key fail with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EntropyError;
 
 impl core::fmt::Display for EntropyError {

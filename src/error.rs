@@ -11,6 +11,7 @@ use core::fmt;
 
 use crate::close::CloseCode;
 use crate::entropy::EntropyError;
+use crate::handshake::HandshakeError;
 use crate::state::State;
 
 /// A violation of RFC 6455 by the peer.
@@ -120,7 +121,7 @@ impl fmt::Display for ProtocolError {
 impl core::error::Error for ProtocolError {}
 
 /// A command the connection refused. Nothing was queued and no state changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
     /// Data and pings need an OPEN connection whose close frame is not yet sent; a
@@ -149,6 +150,9 @@ pub enum SendError {
     MessageInProgress,
     /// The client's entropy source failed, so no masking key could be drawn.
     Entropy(EntropyError),
+    /// The answer to an upgrade request was invalid: a subprotocol the client did not
+    /// offer, a bad header field, a status outside 200–599 for a rejection.
+    Handshake(HandshakeError),
 }
 
 impl fmt::Display for SendError {
@@ -169,6 +173,7 @@ impl fmt::Display for SendError {
             }
             SendError::MessageInProgress => f.write_str("a streamed message is unfinished"),
             SendError::Entropy(e) => fmt::Display::fmt(e, f),
+            SendError::Handshake(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -184,6 +189,9 @@ pub enum ConnectionError {
     Protocol(ProtocolError),
     /// The transport reached end of stream before the closing handshake finished.
     Eof,
+    /// The opening handshake failed; a server has queued its HTTP answer
+    /// ([`HandshakeError::status`]).
+    Handshake(HandshakeError),
 }
 
 impl fmt::Display for ConnectionError {
@@ -191,6 +199,7 @@ impl fmt::Display for ConnectionError {
         match self {
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Eof => f.write_str("connection closed without a close frame"),
+            ConnectionError::Handshake(e) => write!(f, "opening handshake failed: {e}"),
         }
     }
 }

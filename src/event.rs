@@ -4,14 +4,26 @@ use alloc::string::String;
 
 use bytes::Bytes;
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
 use crate::close::CloseCode;
 use crate::error::ConnectionError;
+use crate::handshake::server::Request;
+use crate::handshake::{Extension, Headers};
 use crate::message::{Fragment, Message};
 
 /// An event from [`Connection::poll_event`](crate::Connection::poll_event).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
+    /// (Server, CONNECTING) A valid upgrade request arrived. Answer it with
+    /// [`Connection::accept`](crate::Connection::accept) or
+    /// [`Connection::reject`](crate::Connection::reject); bytes that arrive meanwhile
+    /// are kept for after the answer.
+    Request(Box<Request>),
+    /// The opening handshake succeeded: the connection is OPEN.
+    Open(Open),
     /// A whole data message ([`Delivery::Whole`](crate::Delivery::Whole)).
     Message(Message),
     /// A piece of a data message ([`Delivery::Streamed`](crate::Delivery::Streamed)).
@@ -25,6 +37,18 @@ pub enum Event {
     /// [`Connection::transport`](crate::Connection::transport) for what to do with the
     /// transport.
     Closed(Closed),
+}
+
+/// What an opening handshake settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Open {
+    /// The selected subprotocol, if any.
+    pub protocol: Option<String>,
+    /// The negotiated extensions.
+    pub extensions: Vec<Extension>,
+    /// For a client, the header fields of the server's 101 response (cookies, for
+    /// instance); for a server, empty (the request's are in [`Event::Request`]).
+    pub headers: Headers,
 }
 
 /// How a connection ended.

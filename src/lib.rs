@@ -52,7 +52,7 @@
 //! | `std` | yes | `std::error::Error` via `core::error::Error`, std-only helpers |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | not yet available |
-//! | `http` | no | not yet available |
+//! | `http` | no | conversions from and to the `http` crate's request and response types |
 //! | `deflate` | no | not yet available: permessage-deflate (RFC 7692) is not implemented |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
 //! | `proptest` | no | not yet available |
@@ -75,6 +75,7 @@ pub mod entropy;
 mod error;
 mod event;
 pub mod frame;
+pub mod handshake;
 pub mod mask;
 mod message;
 mod state;
@@ -89,7 +90,10 @@ pub use connection::{Connection, Negotiated, Role};
 pub use entropy::OsEntropy;
 pub use entropy::{Entropy, EntropyError, SeededEntropy};
 pub use error::{ConnectionError, ProtocolError, SendError};
-pub use event::{Closed, Event};
+pub use event::{Closed, Event, Open};
+pub use handshake::client::ClientRequest;
+pub use handshake::server::{Accept, OriginPolicy, Reject, Request};
+pub use handshake::{HandshakeError, Headers};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
 pub use state::{State, TransportAction};
 pub use time::Timestamp;

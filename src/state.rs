@@ -57,6 +57,7 @@ pub enum TransportAction {
 /// The internal phase: [`State`] plus what the public view folds together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
+    Connecting,
     Open,
     /// Our close frame is queued; the peer's has not arrived.
     CloseSent,
@@ -91,6 +92,7 @@ impl Lifecycle {
 
     pub(crate) const fn state(&self) -> State {
         match self.phase {
+            Phase::Connecting => State::Connecting,
             Phase::Open => State::Open,
             Phase::CloseSent => State::Closing,
             Phase::Closed { .. } => State::Closed,
@@ -107,6 +109,13 @@ impl Lifecycle {
     /// (§5.5.1: no data frames after a close frame).
     pub(crate) const fn may_send(&self) -> bool {
         matches!(self.phase, Phase::Open)
+    }
+
+    /// CONNECTING → OPEN when the opening handshake succeeds.
+    pub(crate) fn opened(&mut self) {
+        if self.phase == Phase::Connecting {
+            self.phase = Phase::Open;
+        }
     }
 
     /// OPEN → CLOSING when we queue our close frame.
@@ -187,9 +196,13 @@ mod tests {
 
     #[test]
     fn states_never_go_backwards() {
-        let mut l = Lifecycle::new(Role::Server, Phase::Open);
+        let mut l = Lifecycle::new(Role::Server, Phase::Connecting);
+        l.close_sent(); // not possible before OPEN
+        l.close_received();
+        assert_eq!(l.state(), State::Connecting);
+        l.opened();
         l.close_sent();
-        l.close_sent();
+        l.opened();
         assert_eq!(l.state(), State::Closing);
         assert!(l.fail());
         assert!(!l.fail());

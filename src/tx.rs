@@ -29,8 +29,13 @@ pub struct Unsent {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
-    Data { kind: MessageKind, first: bool },
+    Data {
+        kind: MessageKind,
+        first: bool,
+    },
     Control(OpCode),
+    /// HTTP bytes of the opening handshake.
+    Http,
 }
 
 /// Payloads up to this size are copied next to their header, so that a small frame
@@ -138,6 +143,21 @@ impl TxQueue {
         let frame = OutFrame::new(header, payload, role);
         self.buffered += frame.len();
         self.frames.push_back(frame);
+    }
+
+    /// Queues HTTP bytes (an opening handshake request or response).
+    pub(crate) fn push_http(&mut self, bytes: Bytes) {
+        self.buffered += bytes.len();
+        self.frames.push_back(OutFrame {
+            head: [0; MAX_HEADER_LEN],
+            head_len: 0,
+            data: bytes,
+            body_at: 0,
+            role: Role::Http,
+            fin: true,
+            mask: None,
+            written: 0,
+        });
     }
 
     /// Replaces a queued pong that has not started to be written, if there is one

@@ -259,3 +259,56 @@ proptest! {
         }
     }
 }
+
+fn mutated_request() -> impl Strategy<Value = Vec<u8>> {
+    (
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        proptest::collection::vec(any::<prop::sample::Index>(), 0..3),
+        proptest::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(flips, cuts, tail)| {
+            let mut bytes = upgrade_request("Sec-WebSocket-Protocol: a, b\r\n");
+            for (i, b) in flips {
+                let at = i.index(bytes.len());
+                bytes[at] = b;
+            }
+            for i in cuts {
+                let at = i.index(bytes.len());
+                bytes.remove(at);
+            }
+            bytes.extend(tail);
+            bytes
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn any_request_head_gets_a_request_event_or_an_http_answer(
+        bytes in mutated_request(),
+        sizes in proptest::collection::vec(1usize..40, 1..5),
+    ) {
+        let mut s = fresh_server();
+        feed_in_chunks(&mut s, &bytes, &sizes);
+        let events = drain_events(&mut s);
+        let mut out = Vec::new();
+        s.transmit_into(&mut out);
+        let whole = feed_chunks(&fresh_server, &[&bytes]);
+        prop_assert_eq!(&whole.events, &events);
+        prop_assert_eq!(&whole.output, &out);
+        match (&events[..], s.state()) {
+            ([], State::Connecting) => prop_assert!(out.is_empty()),
+            ([Event::Request(_)], State::Connecting) => prop_assert!(out.is_empty()),
+            ([Event::Closed(c)], State::Closed) => {
+                let Some(wsmachine::ConnectionError::Handshake(e)) = &c.error else {
+                    return Err(TestCaseError::fail(format!("{c:?}")));
+                };
+                let status = e.status().unwrap();
+                let expected = format!("HTTP/1.1 {status} ");
+                prop_assert!(out.starts_with(expected.as_bytes()));
+            }
+            (other, state) => prop_assert!(false, "{:?} in {:?}", other, state),
+        }
+    }
+}

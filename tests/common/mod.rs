@@ -207,3 +207,45 @@ fn pump(from: &mut Connection, to: &mut Connection, chunk: usize, now: Timestamp
     }
     true
 }
+
+/// The request of RFC 6455 §1.2 (with the key of §1.3), plus extra header lines.
+pub fn upgrade_request(extra: &str) -> Vec<u8> {
+    format!(
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A server connection waiting for a request.
+pub fn fresh_server() -> Connection {
+    Connection::server(Config::default(), T0)
+}
+
+/// A client and a server that completed the opening handshake through the pipe
+/// (the server accepting with `accept`), with the `Request` and `Open` events drained.
+pub fn handshaken(
+    request: wsmachine::ClientRequest,
+    accept: wsmachine::Accept,
+) -> (Pair, Box<wsmachine::Request>) {
+    let client = Connection::client(Config::default(), request, SeededEntropy::new(9), T0)
+        .expect("valid request");
+    let mut pair = Pair {
+        client,
+        server: fresh_server(),
+        client_events: Vec::new(),
+        server_events: Vec::new(),
+        chunk: 0,
+        now: T0,
+    };
+    pair.drive();
+    let Some(Event::Request(request)) = pair.server_events.pop() else {
+        panic!("no request: {:?}", pair.server_events)
+    };
+    pair.server.accept(T0, accept).expect("accept");
+    pair.drive();
+    assert!(matches!(pair.server_events.remove(0), Event::Open(_)));
+    assert!(matches!(pair.client_events.remove(0), Event::Open(_)));
+    (pair, request)
+}
