@@ -1,5 +1,7 @@
 //! Settings: limits and behaviour switches, each with a documented default.
 
+use core::time::Duration;
+
 use crate::handshake::server::OriginPolicy;
 
 /// How received data messages reach the application.
@@ -65,6 +67,27 @@ pub struct Config {
     /// Which `Origin` values a server accepts; others are answered with 403 before
     /// the application sees the request. Default: [`OriginPolicy::Any`].
     pub origin_policy: OriginPolicy,
+    /// How long the opening handshake may take, from the connection's creation to
+    /// OPEN (for a server this includes the application's decision). On expiry the
+    /// connection closes with [`Timeout::Handshake`](crate::Timeout::Handshake); a
+    /// server still reading the request answers 408, one still waiting for the
+    /// application answers 503. Default: 10 s; on, because a server without it keeps
+    /// a socket for every client that connects and sends nothing.
+    pub handshake_timeout: Option<Duration>,
+    /// Send a keepalive ping when nothing has been received for this long. Any
+    /// received bytes count as life, so a chatty peer is never pinged. Default: off.
+    pub ping_interval: Option<Duration>,
+    /// After a keepalive ping, how long to wait for anything from the peer before
+    /// failing with [`Timeout::Pong`](crate::Timeout::Pong). Default: off.
+    pub pong_timeout: Option<Duration>,
+    /// Fail with [`Timeout::Idle`](crate::Timeout::Idle) when nothing has been
+    /// received for this long while OPEN. Default: off.
+    pub idle_timeout: Option<Duration>,
+    /// How long to wait for the peer's close frame after ours, and then for the end of
+    /// the transport after the closing handshake (§7.1.1). On expiry the connection
+    /// says [`TransportAction::Close`](crate::TransportAction::Close). Default: 10 s;
+    /// on, because without it a peer that never answers holds the connection forever.
+    pub close_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -79,6 +102,11 @@ impl Default for Config {
             max_handshake_size: 16 << 10,
             max_headers: 64,
             origin_policy: OriginPolicy::Any,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            ping_interval: None,
+            pong_timeout: None,
+            idle_timeout: None,
+            close_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

@@ -5,6 +5,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::time::Duration;
 
 use bytes::Bytes;
 
@@ -20,6 +21,7 @@ use crate::handshake::{Extension, HandshakeError, HeadReader, Headers, generate_
 use crate::message::{Assembled, Assembler, Message, MessageKind, Text};
 use crate::state::{Lifecycle, Phase, State, TransportAction};
 use crate::time::Timestamp;
+use crate::timer::{Timeout, Timer, TimerTable};
 use crate::tx::{TxQueue, Unsent};
 use crate::utf8::Utf8Validator;
 
@@ -164,6 +166,12 @@ pub struct Connection {
     outgoing: Option<Outgoing>,
     /// The opening handshake, while CONNECTING.
     opening: Option<Box<Opening>>,
+    timers: TimerTable,
+    /// Keepalive pings sent (their payload).
+    pings_sent: u64,
+    /// Our most recent ping and when it was sent, to time its pong.
+    last_ping: Option<(Bytes, Timestamp)>,
+    rtt: Option<Duration>,
     /// The largest `now` seen.
     now: Timestamp,
 }
@@ -187,7 +195,7 @@ impl Connection {
         entropy: Option<Box<dyn Entropy + Send>>,
         now: Timestamp,
     ) -> Connection {
-        Connection {
+        let mut conn = Connection {
             role,
             config,
             life: Lifecycle::new(role, phase),
@@ -200,8 +208,20 @@ impl Connection {
             entropy,
             outgoing: None,
             opening: None,
+            timers: TimerTable::default(),
+            pings_sent: 0,
+            last_ping: None,
+            rtt: None,
             now,
+        };
+        match phase {
+            Phase::Connecting => {
+                conn.timers
+                    .set_after(Timer::Handshake, now, conn.config.handshake_timeout);
+            }
+            _ => conn.on_life(),
         }
+        conn
     }
 
     /// A server connection waiting for the client's upgrade request (§4.2).
@@ -303,6 +323,20 @@ impl Connection {
         self.negotiated.protocol.as_deref()
     }
 
+    /// The round-trip time measured by the last pong that answered our most recent
+    /// ping (a keepalive ping or one sent with [`ping`](Self::ping)).
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// The earliest deadline at which [`handle_timeout`](Self::handle_timeout) has
+    /// something to do, or `None`. Changes after inputs and commands: ask again each
+    /// time round the loop.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.next()
+    }
+
     /// What the opening handshake settled.
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
@@ -341,6 +375,9 @@ impl Connection {
     }
 
     fn read_frames(&mut self, mut data: &[u8]) {
+        if !data.is_empty() && self.life.reads_frames() {
+            self.on_life();
+        }
         while self.life.reads_frames() {
             let result = match self.reader.read(&mut data) {
                 Ok(None) => break,
@@ -368,6 +405,7 @@ impl Connection {
             self.fail_handshake(HandshakeError::Rejected(response));
         }
         self.opening = None;
+        self.timers.stop_all();
         if self.life.eof() {
             self.assembler.discard();
             self.control = None;
@@ -376,6 +414,32 @@ impl Connection {
                 String::new(),
                 Some(ConnectionError::Eof),
             );
+        }
+    }
+
+    /// Acts on every deadline that `now` has reached: a keepalive ping, or ending the
+    /// connection for a handshake, pong, idle or close timeout. Calling it early,
+    /// late or twice is harmless: only deadlines at or before `now` fire, and each
+    /// fires once.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.observe(now);
+        while let Some(timer) = self.timers.expired(self.now) {
+            self.timers.stop(timer);
+            match timer {
+                Timer::Handshake => self.fail_timeout(Timeout::Handshake),
+                Timer::Idle => self.fail_timeout(Timeout::Idle),
+                Timer::Pong => self.fail_timeout(Timeout::Pong),
+                Timer::Close => {
+                    if self.life.phase() == Phase::CloseSent {
+                        self.fail_timeout(Timeout::Close);
+                    } else {
+                        // The closing handshake is done; stop waiting for the peer
+                        // to end the transport.
+                        self.life.stop_waiting();
+                    }
+                }
+                Timer::Keepalive => self.keepalive(),
+            }
         }
     }
 
@@ -395,12 +459,14 @@ impl Connection {
             return Err(SendError::InvalidState(self.state()));
         };
         self.tx.push_http(Bytes::from(response));
+        self.timers.stop(Timer::Handshake);
         let protocol = accept.selected_protocol().map(String::from);
         self.negotiated = Negotiated {
             protocol: protocol.clone(),
             extensions: Vec::new(),
         };
         self.life.opened();
+        self.on_life();
         self.events.push_back(Event::Open(Open {
             protocol,
             extensions: Vec::new(),
@@ -421,6 +487,7 @@ impl Connection {
         let response = reject.response().map_err(SendError::Handshake)?;
         self.opening = None;
         self.tx.push_http(Bytes::from(response));
+        self.timers.stop_all();
         if self.life.fail() {
             let error = HandshakeError::RejectedByApplication(reject.status());
             self.push_closed(
@@ -493,7 +560,10 @@ impl Connection {
     /// Sends a ping with up to 125 bytes of payload (§5.5.2).
     pub fn ping(&mut self, now: Timestamp, payload: impl Into<Bytes>) -> Result<(), SendError> {
         self.observe(now);
-        self.queue_control(OpCode::Ping, payload.into())
+        let payload = payload.into();
+        self.queue_control(OpCode::Ping, payload.clone())?;
+        self.last_ping = Some((payload, self.now));
+        Ok(())
     }
 
     /// Sends a pong with up to 125 bytes of payload: the answer to a ping when
@@ -527,6 +597,10 @@ impl Connection {
         }
         self.queue_close(code, reason)?;
         self.life.close_sent();
+        // Only the close timeout matters from here on.
+        self.timers.stop_all();
+        self.timers
+            .set_after(Timer::Close, self.now, self.config.close_timeout);
         Ok(())
     }
 
@@ -608,6 +682,8 @@ impl Connection {
             }
             Step::Open(rest) => {
                 self.life.opened();
+                self.timers.stop(Timer::Handshake);
+                self.on_life();
                 Some(rest)
             }
             Step::Fail(error) => {
@@ -696,6 +772,7 @@ impl Connection {
     /// either way the connection closes (1006: no close frame was exchanged).
     fn fail_handshake(&mut self, error: HandshakeError) {
         self.opening = None;
+        self.timers.stop_all();
         if self.role == Role::Server
             && let Some(answer) = Reject::for_error(&error)
             && let Ok(bytes) = answer.response()
@@ -782,6 +859,12 @@ impl Connection {
                     .push_back(Event::Ping(Bytes::copy_from_slice(payload)));
             }
             OpCode::Pong => {
+                if let Some((sent, at)) = &self.last_ping
+                    && sent[..] == *payload
+                {
+                    self.rtt = Some(self.now.saturating_duration_since(*at));
+                    self.last_ping = None;
+                }
                 self.events
                     .push_back(Event::Pong(Bytes::copy_from_slice(payload)));
             }
@@ -794,6 +877,11 @@ impl Connection {
                     self.queue_close_unchecked(code, "");
                 }
                 self.life.close_received();
+                // The closing handshake is complete: bound the wait for the end of
+                // the transport.
+                self.timers.stop_all();
+                self.timers
+                    .set_after(Timer::Close, self.now, self.config.close_timeout);
                 // A message the peer left unfinished is dropped with its close.
                 self.assembler.discard();
                 self.push_closed(code, reason, None);
@@ -809,11 +897,76 @@ impl Connection {
         if self.life.may_send() {
             self.queue_close_unchecked(code, "");
         }
+        self.timers.stop_all();
         if self.life.fail() {
             self.assembler.discard();
             self.control = None;
             self.push_closed(code, String::new(), Some(ConnectionError::Protocol(error)));
         }
+    }
+
+    // ---- timers --------------------------------------------------------------------
+
+    /// Bytes arrived from the peer: it is alive. While OPEN, the keepalive and idle
+    /// deadlines move forward and a pending pong deadline is met.
+    fn on_life(&mut self) {
+        if self.life.may_send() {
+            let (now, config) = (self.now, &self.config);
+            self.timers
+                .set_after(Timer::Keepalive, now, config.ping_interval);
+            self.timers.set_after(Timer::Idle, now, config.idle_timeout);
+            self.timers.stop(Timer::Pong);
+        }
+    }
+
+    /// Sends a keepalive ping (its payload counts the pings sent) and starts the pong
+    /// deadline if it is not running. If output is too full to take the ping, the
+    /// deadline still runs: a peer that reads nothing is as dead as one that answers
+    /// nothing.
+    fn keepalive(&mut self) {
+        if !self.life.may_send() {
+            return;
+        }
+        let payload = Bytes::copy_from_slice(&self.pings_sent.to_be_bytes());
+        if self.queue_control(OpCode::Ping, payload.clone()).is_ok() {
+            self.pings_sent += 1;
+            self.last_ping = Some((payload, self.now));
+        }
+        let (now, config) = (self.now, &self.config);
+        self.timers
+            .set_after(Timer::Keepalive, now, config.ping_interval);
+        if self.timers.get(Timer::Pong).is_none() {
+            self.timers.set_after(Timer::Pong, now, config.pong_timeout);
+        }
+    }
+
+    /// Ends the connection for a timeout: 1006 locally, nothing sent but a server's
+    /// HTTP answer when the opening handshake timed out (408 if the request was still
+    /// arriving, 503 if the application had not answered).
+    fn fail_timeout(&mut self, timeout: Timeout) {
+        if self.role == Role::Server
+            && let Some(opening) = self.opening.take()
+        {
+            let status = match *opening {
+                Opening::ServerDecision { .. } => 503,
+                _ => 408,
+            };
+            if let Ok(bytes) = Reject::new(status).response() {
+                self.tx.push_http(Bytes::from(bytes));
+            }
+        }
+        self.opening = None;
+        self.timers.stop_all();
+        if self.life.fail() {
+            self.assembler.discard();
+            self.control = None;
+            self.push_closed(
+                CloseCode::ABNORMAL,
+                String::new(),
+                Some(ConnectionError::Timeout(timeout)),
+            );
+        }
+        self.life.stop_waiting();
     }
 
     fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {

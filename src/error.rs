@@ -13,6 +13,7 @@ use crate::close::CloseCode;
 use crate::entropy::EntropyError;
 use crate::handshake::HandshakeError;
 use crate::state::State;
+use crate::timer::Timeout;
 
 /// A violation of RFC 6455 by the peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -192,6 +193,9 @@ pub enum ConnectionError {
     /// The opening handshake failed; a server has queued its HTTP answer
     /// ([`HandshakeError::status`]).
     Handshake(HandshakeError),
+    /// A deadline passed. Nothing was sent: the peer gave no sign of life, so a
+    /// close frame would only sit in a dead socket's buffer.
+    Timeout(Timeout),
 }
 
 impl fmt::Display for ConnectionError {
@@ -200,6 +204,7 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Eof => f.write_str("connection closed without a close frame"),
             ConnectionError::Handshake(e) => write!(f, "opening handshake failed: {e}"),
+            ConnectionError::Timeout(t) => write!(f, "timed out: {t}"),
         }
     }
 }

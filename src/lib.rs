@@ -78,8 +78,10 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod message;
+mod reconnect;
 mod state;
 mod time;
+mod timer;
 mod tx;
 mod utf8;
 
@@ -95,8 +97,10 @@ pub use handshake::client::ClientRequest;
 pub use handshake::server::{Accept, OriginPolicy, Reject, Request};
 pub use handshake::{HandshakeError, Headers};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
+pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use state::{State, TransportAction};
 pub use time::Timestamp;
+pub use timer::Timeout;
 pub use tx::Unsent;
 
 pub use bytes::Bytes;

@@ -85,8 +85,7 @@ impl Lifecycle {
         }
     }
 
-    #[cfg(test)]
-    const fn phase(&self) -> Phase {
+    pub(crate) const fn phase(&self) -> Phase {
         self.phase
     }
 
@@ -141,6 +140,12 @@ impl Lifecycle {
         }
         self.phase = Phase::Closed { clean: false };
         true
+    }
+
+    /// Stops waiting for the peer's end of stream after a clean close (the close
+    /// timeout passed): the transport can be closed now.
+    pub(crate) fn stop_waiting(&mut self) {
+        self.eof = true;
     }
 
     /// The peer ended its stream. Returns whether that ended the connection

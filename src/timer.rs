@@ -1,0 +1,144 @@
+//! Deadlines without a clock: one table of timers, indexed by [`Timer`]. The
+//! connection arms and stops them as events happen; the caller learns the earliest
+//! deadline from [`Connection::poll_timeout`](crate::Connection::poll_timeout) and
+//! reports that it passed with
+//! [`Connection::handle_timeout`](crate::Connection::handle_timeout).
+
+use core::fmt;
+
+use crate::time::Timestamp;
+
+/// Why a connection gave up waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Timeout {
+    /// The opening handshake did not finish within `handshake_timeout`.
+    Handshake,
+    /// Nothing arrived within `pong_timeout` of a keepalive ping.
+    Pong,
+    /// Nothing arrived for `idle_timeout`.
+    Idle,
+    /// The peer did not answer our close frame, or did not end the transport after
+    /// the closing handshake, within `close_timeout`.
+    Close,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Handshake => "opening handshake",
+            Timeout::Pong => "no answer to a keepalive ping",
+            Timeout::Idle => "idle connection",
+            Timeout::Close => "closing handshake",
+        })
+    }
+}
+
+/// The connection's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Timer {
+    /// The opening handshake must finish by then.
+    Handshake = 0,
+    /// The closing handshake (or, after it, the peer's end of stream) must come by
+    /// then.
+    Close = 1,
+    /// Nothing received since `idle_timeout` ago: fail.
+    Idle = 2,
+    /// A keepalive ping went unanswered: fail.
+    Pong = 3,
+    /// Nothing received since `ping_interval` ago: send a keepalive ping.
+    Keepalive = 4,
+}
+
+impl Timer {
+    /// In the order they are handled when several expire at once: the ones that end
+    /// the connection first, the keepalive ping last.
+    pub(crate) const ALL: [Timer; 5] = [
+        Timer::Handshake,
+        Timer::Close,
+        Timer::Idle,
+        Timer::Pong,
+        Timer::Keepalive,
+    ];
+}
+
+/// Deadlines by timer; `None` is disarmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TimerTable([Option<Timestamp>; 5]);
+
+impl TimerTable {
+    #[cfg(test)]
+    pub(crate) fn set(&mut self, timer: Timer, at: Timestamp) {
+        self.0[timer as usize] = Some(at);
+    }
+
+    /// Arms `timer` at `now + after`, or disarms it when the setting is off.
+    pub(crate) fn set_after(
+        &mut self,
+        timer: Timer,
+        now: Timestamp,
+        after: Option<core::time::Duration>,
+    ) {
+        self.0[timer as usize] = after.map(|d| now + d);
+    }
+
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        self.0[timer as usize] = None;
+    }
+
+    pub(crate) fn get(&self, timer: Timer) -> Option<Timestamp> {
+        self.0[timer as usize]
+    }
+
+    pub(crate) fn stop_all(&mut self) {
+        self.0 = [None; 5];
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn next(&self) -> Option<Timestamp> {
+        self.0.iter().flatten().min().copied()
+    }
+
+    /// The first timer, in [`Timer::ALL`] order, whose deadline is at or before `now`.
+    pub(crate) fn expired(&self, now: Timestamp) -> Option<Timer> {
+        Timer::ALL
+            .into_iter()
+            .find(|&t| self.get(t).is_some_and(|at| at <= now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    #[test]
+    fn next_is_the_minimum_of_armed_deadlines() {
+        let mut t = TimerTable::default();
+        assert_eq!(t.next(), None);
+        t.set(Timer::Keepalive, Timestamp::from_secs(30));
+        t.set(Timer::Close, Timestamp::from_secs(10));
+        t.set_after(
+            Timer::Idle,
+            Timestamp::from_secs(5),
+            Some(Duration::from_secs(20)),
+        );
+        assert_eq!(t.next(), Some(Timestamp::from_secs(10)));
+        t.stop(Timer::Close);
+        assert_eq!(t.next(), Some(Timestamp::from_secs(25)));
+        t.set_after(Timer::Idle, Timestamp::ZERO, None);
+        assert_eq!(t.next(), Some(Timestamp::from_secs(30)));
+        assert_eq!(t.expired(Timestamp::from_secs(29)), None);
+        assert_eq!(t.expired(Timestamp::from_secs(30)), Some(Timer::Keepalive));
+        t.stop_all();
+        assert_eq!(t.next(), None);
+    }
+
+    #[test]
+    fn fatal_timers_are_handled_before_the_keepalive() {
+        let mut t = TimerTable::default();
+        t.set(Timer::Keepalive, Timestamp::from_secs(1));
+        t.set(Timer::Pong, Timestamp::from_secs(2));
+        assert_eq!(t.expired(Timestamp::from_secs(3)), Some(Timer::Pong));
+    }
+}
