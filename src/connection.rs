@@ -64,6 +64,22 @@ impl Negotiated {
     }
 }
 
+/// An entry of the event queue: an event, or an action that takes effect when
+/// [`Connection::poll_event`] reaches it, because events before it may prompt the
+/// application to send something that must go out first.
+#[derive(Debug)]
+enum Queued {
+    Event(Event),
+    /// A ping to answer (with `auto_pong`), then report.
+    Ping(Bytes),
+    /// The peer's close frame to answer, then report.
+    PeerClose(CloseCode, String),
+    /// A protocol violation to act on.
+    Failure(ProtocolError),
+    /// The end of the stream.
+    Eof,
+}
+
 /// The opening handshake in progress (CONNECTING).
 #[derive(Debug)]
 enum Opening {
@@ -138,8 +154,13 @@ struct Outgoing {
 /// - **getters**: [`state`](Self::state), [`role`](Self::role),
 ///   [`buffered_amount`](Self::buffered_amount), [`protocol`](Self::protocol).
 ///
-/// Nothing waits on the caller to read events: pongs and close frames are queued for
-/// output as soon as the frame that calls for them is read.
+/// Pongs and close frames are queued for output as soon as the frame that calls for
+/// them is read, unless events read before it are still waiting in
+/// [`poll_event`](Self::poll_event): then the answer is queued when `poll_event`
+/// reaches that point, so that whatever the application sends in reply to the earlier
+/// events goes out first (a message echoed before the close, say). The same holds for
+/// a protocol violation and for the end of the stream: they take effect in the order
+/// the events report them.
 ///
 /// # Time
 ///
@@ -160,7 +181,10 @@ pub struct Connection {
     control: Option<ControlBuf>,
     assembler: Assembler,
     tx: TxQueue,
-    events: VecDeque<Event>,
+    events: VecDeque<Queued>,
+    /// A close frame, a violation or the end of the stream was read behind events
+    /// the application has not polled yet: nothing more is read.
+    reading_stopped: bool,
     /// Masking keys; only clients draw from it.
     entropy: Option<Box<dyn Entropy + Send>>,
     outgoing: Option<Outgoing>,
@@ -205,6 +229,7 @@ impl Connection {
             assembler: Assembler::default(),
             tx: TxQueue::default(),
             events: VecDeque::new(),
+            reading_stopped: false,
             entropy,
             outgoing: None,
             opening: None,
@@ -374,11 +399,15 @@ impl Connection {
         self.read_frames(data);
     }
 
+    fn reads_frames(&self) -> bool {
+        self.life.reads_frames() && !self.reading_stopped
+    }
+
     fn read_frames(&mut self, mut data: &[u8]) {
-        if !data.is_empty() && self.life.reads_frames() {
+        if !data.is_empty() && self.reads_frames() {
             self.on_life();
         }
-        while self.life.reads_frames() {
+        while self.reads_frames() {
             let result = match self.reader.read(&mut data) {
                 Ok(None) => break,
                 Ok(Some(Chunk::Header(header))) => self.on_header(&header),
@@ -405,6 +434,16 @@ impl Connection {
             self.fail_handshake(HandshakeError::Rejected(response));
         }
         self.opening = None;
+        if !self.events.is_empty() && self.reads_frames() {
+            // Take effect after the events already waiting.
+            self.events.push_back(Queued::Eof);
+            self.reading_stopped = true;
+            return;
+        }
+        self.eof_now();
+    }
+
+    fn eof_now(&mut self) {
         self.timers.stop_all();
         if self.life.eof() {
             self.assembler.discard();
@@ -467,7 +506,7 @@ impl Connection {
         };
         self.life.opened();
         self.on_life();
-        self.events.push_back(Event::Open(Open {
+        self.emit(Event::Open(Open {
             protocol,
             extensions: Vec::new(),
             headers: Headers::new(),
@@ -606,14 +645,31 @@ impl Connection {
 
     // ---- outputs -------------------------------------------------------------------
 
-    /// The next event, or `None` when there is nothing to report.
+    /// The next event, or `None` when there is nothing to report. Answers that wait
+    /// behind earlier events (see the type's documentation) are queued for output
+    /// here, when their turn comes.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
+        let event = loop {
+            match self.events.pop_front()? {
+                Queued::Event(event) => break event,
+                Queued::Ping(payload) => {
+                    self.answer_ping(&payload);
+                    break Event::Ping(payload);
+                }
+                Queued::PeerClose(code, reason) => self.peer_closed(code, reason),
+                Queued::Failure(error) => self.fail_now(error),
+                Queued::Eof => self.eof_now(),
+            }
+        };
         if self.events.is_empty() && self.events.capacity() > 0 {
             // An idle connection holds no heap buffers.
             self.events = VecDeque::new();
         }
-        event
+        Some(event)
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.events.push_back(Queued::Event(event));
     }
 
     /// The next bytes to write to the transport (empty when nothing is pending).
@@ -714,8 +770,7 @@ impl Connection {
         if early.len() > max {
             return Step::Fail(HandshakeError::TooMuchEarlyData);
         }
-        self.events
-            .push_back(Event::Request(Box::new(request.clone())));
+        self.emit(Event::Request(Box::new(request.clone())));
         Step::Continue(Opening::ServerDecision { request, early })
     }
 
@@ -757,7 +812,7 @@ impl Connection {
                     protocol: protocol.clone(),
                     extensions: extensions.clone(),
                 };
-                self.events.push_back(Event::Open(Open {
+                self.emit(Event::Open(Open {
                     protocol,
                     extensions,
                     headers: response.headers,
@@ -840,8 +895,8 @@ impl Connection {
         }
         match self.assembler.push(piece, self.config.delivery)? {
             Assembled::Nothing => {}
-            Assembled::Message(message) => self.events.push_back(Event::Message(message)),
-            Assembled::Fragment(fragment) => self.events.push_back(Event::Fragment(fragment)),
+            Assembled::Message(message) => self.emit(Event::Message(message)),
+            Assembled::Fragment(fragment) => self.emit(Event::Fragment(fragment)),
         }
         Ok(())
     }
@@ -850,13 +905,13 @@ impl Connection {
         let payload = control.payload();
         match control.opcode {
             OpCode::Ping => {
-                // §5.5.2: answer with a pong carrying the same data, unless a close
-                // frame was already sent (nothing follows it on the wire).
-                if self.config.auto_pong && self.life.may_send() {
-                    self.queue_auto_pong(payload);
+                let payload = Bytes::copy_from_slice(payload);
+                if self.events.is_empty() {
+                    self.answer_ping(&payload);
+                    self.emit(Event::Ping(payload));
+                } else {
+                    self.events.push_back(Queued::Ping(payload));
                 }
-                self.events
-                    .push_back(Event::Ping(Bytes::copy_from_slice(payload)));
             }
             OpCode::Pong => {
                 if let Some((sent, at)) = &self.last_ping
@@ -865,34 +920,61 @@ impl Connection {
                     self.rtt = Some(self.now.saturating_duration_since(*at));
                     self.last_ping = None;
                 }
-                self.events
-                    .push_back(Event::Pong(Bytes::copy_from_slice(payload)));
+                self.emit(Event::Pong(Bytes::copy_from_slice(payload)));
             }
             _ => {
                 let (code, reason) = parse_close_payload(payload)?;
                 let reason = String::from(reason);
-                if self.life.may_send() {
-                    // §5.5.1: answer with a close frame, echoing the status code.
-                    // Queued after output already pending, so nothing queued is lost.
-                    self.queue_close_unchecked(code, "");
+                if self.events.is_empty() {
+                    self.peer_closed(code, reason);
+                } else {
+                    self.events.push_back(Queued::PeerClose(code, reason));
+                    self.reading_stopped = true;
                 }
-                self.life.close_received();
-                // The closing handshake is complete: bound the wait for the end of
-                // the transport.
-                self.timers.stop_all();
-                self.timers
-                    .set_after(Timer::Close, self.now, self.config.close_timeout);
-                // A message the peer left unfinished is dropped with its close.
-                self.assembler.discard();
-                self.push_closed(code, reason, None);
             }
         }
         Ok(())
     }
 
+    /// §5.5.2: answer a ping with a pong carrying the same data, unless a close
+    /// frame was already sent (nothing follows it on the wire).
+    fn answer_ping(&mut self, payload: &[u8]) {
+        if self.config.auto_pong && self.life.may_send() {
+            self.queue_auto_pong(payload);
+        }
+    }
+
+    /// The peer's close frame takes effect.
+    fn peer_closed(&mut self, code: CloseCode, reason: String) {
+        if self.life.may_send() {
+            // §5.5.1: answer with a close frame, echoing the status code. Queued after
+            // output already pending, so nothing queued is lost.
+            self.queue_close_unchecked(code, "");
+        }
+        self.life.close_received();
+        // The closing handshake is complete: bound the wait for the end of the
+        // transport.
+        self.timers.stop_all();
+        self.timers
+            .set_after(Timer::Close, self.now, self.config.close_timeout);
+        // A message the peer left unfinished is dropped with its close.
+        self.assembler.discard();
+        self.push_closed(code, reason, None);
+    }
+
     /// Fails the connection (§7.1.7): queue the close frame that answers `error`
-    /// unless ours is already out, stop reading, report.
+    /// unless ours is already out, stop reading, report. Behind events still waiting
+    /// to be polled, reading stops now and the rest happens in their order.
     fn fail(&mut self, error: ProtocolError) {
+        if !self.events.is_empty() {
+            self.events.push_back(Queued::Failure(error));
+            self.reading_stopped = true;
+            return;
+        }
+        self.fail_now(error);
+    }
+
+    fn fail_now(&mut self, error: ProtocolError) {
         let code = error.close_code();
         if self.life.may_send() {
             self.queue_close_unchecked(code, "");
@@ -971,7 +1053,7 @@ impl Connection {
 
     fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {
         let clean = error.is_none();
-        self.events.push_back(Event::Closed(Closed {
+        self.emit(Event::Closed(Closed {
             code,
             reason,
             clean,

@@ -277,3 +277,46 @@ fn s7_failure_while_closing_sends_no_second_close() {
     assert_eq!(s.state(), State::Closed);
     assert_eq!(s.transport(), TransportAction::Close);
 }
+
+/// Answers take effect in event order: a message read in the same chunk as the
+/// peer's close (or a violation) can still be answered before our close frame goes
+/// out (Autobahn 3.2, 3.3, 4.1.3, 5.15 check this).
+#[test]
+fn replies_to_earlier_messages_precede_the_close() {
+    for tail in [
+        c2s(OpCode::Close, true, &close_body(1000, "")),
+        vec![0x83, 0x80, 0, 0, 0, 0], // reserved opcode
+        c2s(OpCode::Continuation, false, b"x"),
+    ] {
+        let mut wire = c2s(OpCode::Text, true, b"echo me");
+        wire.extend(c2s(OpCode::Ping, true, b"p"));
+        wire.extend(&tail);
+        wire.extend(c2s(OpCode::Text, true, b"never read"));
+        for split in 0..=wire.len() {
+            let mut s = server();
+            s.handle_data(T0, &wire[..split]);
+            s.handle_data(T0, &wire[split..]);
+            let mut seen = Vec::new();
+            while let Some(event) = s.poll_event() {
+                if let Event::Message(m) = &event {
+                    s.send(m.clone()).unwrap();
+                }
+                seen.push(event);
+            }
+            assert_eq!(seen.len(), 3, "{seen:?}");
+            let mut out = Vec::new();
+            s.transmit_into(&mut out);
+            let kinds: Vec<OpCode> = frames(&out).iter().map(|f| f.header.opcode).collect();
+            assert_eq!(kinds, [OpCode::Text, OpCode::Pong, OpCode::Close], "split {split}");
+            assert_eq!(s.state(), State::Closed);
+        }
+    }
+}
+
+/// With no events waiting, the pong goes out at once, without polling.
+#[test]
+fn a_pong_needs_no_polling_when_nothing_waits() {
+    let mut s = server();
+    s.handle_data(T0, &c2s(OpCode::Ping, true, b"now"));
+    assert_eq!(frames(s.transmit()).len(), 1);
+}
