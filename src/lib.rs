@@ -51,7 +51,7 @@
 //! |---|---|---|
 //! | `std` | yes | `std::error::Error` via `core::error::Error`, std-only helpers |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
-//! | `blocking` | no | not yet available |
+//! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
 //! | `deflate` | no | not yet available: permessage-deflate (RFC 7692) is not implemented |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
@@ -68,6 +68,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod close;
 mod config;
 mod connection;
