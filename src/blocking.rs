@@ -564,14 +564,27 @@ impl ReconnectingClient {
         config: Config,
         policy: ReconnectPolicy,
     ) -> Result<ReconnectingClient, Error> {
-        Ok(ReconnectingClient {
-            request: ClientRequest::from_url(url)?,
+        Ok(Self::with_request(
+            ClientRequest::from_url(url)?,
+            config,
+            policy,
+        ))
+    }
+
+    /// A client that sends `request` (subprotocols, headers...) on each attempt.
+    pub fn with_request(
+        request: ClientRequest,
+        config: Config,
+        policy: ReconnectPolicy,
+    ) -> ReconnectingClient {
+        ReconnectingClient {
+            request,
             config,
             reconnect: Reconnect::new(policy, crate::OsEntropy::new()),
             ws: None,
             outbox: VecDeque::new(),
             origin: Instant::now(),
-        })
+        }
     }
 
     fn now(&self) -> Timestamp {

@@ -307,7 +307,11 @@ fn replies_to_earlier_messages_precede_the_close() {
             let mut out = Vec::new();
             s.transmit_into(&mut out);
             let kinds: Vec<OpCode> = frames(&out).iter().map(|f| f.header.opcode).collect();
-            assert_eq!(kinds, [OpCode::Text, OpCode::Pong, OpCode::Close], "split {split}");
+            assert_eq!(
+                kinds,
+                [OpCode::Text, OpCode::Pong, OpCode::Close],
+                "split {split}"
+            );
             assert_eq!(s.state(), State::Closed);
         }
     }

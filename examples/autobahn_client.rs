@@ -1,0 +1,84 @@
+//! Runs the Autobahn TestSuite client cases against a fuzzing server, such as
+//! `kosoku -m fuzzingserver`: asks for the case count, runs each case by echoing
+//! every message back, then asks the server to write its reports.
+//!
+//! ```text
+//! cargo run --release --example autobahn_client -- [URL]    (default ws://127.0.0.1:9001)
+//! ```
+
+use wsmachine::blocking::{self, Error};
+use wsmachine::{ClientRequest, Config, Event, Message};
+
+const AGENT: &str = "wsmachine";
+
+fn main() {
+    let mut base = String::from("ws://127.0.0.1:9001");
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!(
+                    "autobahn_client: runs the Autobahn client cases against a fuzzing server.\n\n\
+                     Usage: cargo run --release --example autobahn_client -- [URL]\n\n\
+                     URL defaults to ws://127.0.0.1:9001 (kosoku -m fuzzingserver)."
+                );
+                return;
+            }
+            url => base = url.trim_end_matches('/').to_string(),
+        }
+    }
+    let count = match case_count(&base) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("cannot get the case count from {base}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("running {count} cases against {base}");
+    for case in 1..=count {
+        if let Err(e) = run_case(&base, case) {
+            eprintln!("case {case}: {e}");
+        }
+    }
+    match open(&format!("{base}/updateReports?agent={AGENT}")) {
+        Ok(mut ws) => while ws.read().is_ok() {},
+        Err(e) => eprintln!("updateReports: {e}"),
+    }
+    println!("done");
+}
+
+fn open(url: &str) -> Result<blocking::WebSocket<std::net::TcpStream>, Error> {
+    // The cases send messages of up to 16 MiB; the defaults allow them.
+    let (ws, _) = blocking::connect_with(ClientRequest::from_url(url)?, Config::default())?;
+    Ok(ws)
+}
+
+fn case_count(base: &str) -> Result<u32, Error> {
+    let mut ws = open(&format!("{base}/getCaseCount"))?;
+    let message = ws.read()?;
+    let count = std::str::from_utf8(message.as_bytes())
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    while ws.read().is_ok() {}
+    Ok(count)
+}
+
+fn run_case(base: &str, case: u32) -> Result<(), Error> {
+    let mut ws = open(&format!("{base}/runCase?case={case}&agent={AGENT}"))?;
+    loop {
+        match ws.read_event() {
+            Ok(Event::Message(message)) => echo(&mut ws, message)?,
+            Ok(Event::Closed(_)) | Err(Error::AlreadyClosed) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn echo(ws: &mut blocking::WebSocket<std::net::TcpStream>, message: Message) -> Result<(), Error> {
+    match ws.send(message) {
+        // The case may have closed the connection already; reading will tell.
+        Err(Error::Send(_)) => Ok(()),
+        other => other,
+    }
+}

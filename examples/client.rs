@@ -1,0 +1,121 @@
+//! A line-oriented WebSocket client: sends each line of standard input as a text
+//! message and prints each message that comes back. When the server goes away it
+//! reconnects with exponential backoff, and lines typed meanwhile are sent once the
+//! connection is back.
+//!
+//! ```text
+//! cargo run --release --example client -- [URL] [--protocol NAME]...   (default ws://127.0.0.1:9001)
+//! ```
+//!
+//! Text messages are printed as they are, one per line; binary messages as
+//! `<binary: N bytes>`. Connection news goes to standard error. At the end of input
+//! the client waits for replies until the connection has been quiet for a second,
+//! then closes normally.
+
+use std::io::BufRead;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use wsmachine::blocking::{ClientEvent, ReconnectingClient};
+use wsmachine::{ClientRequest, Config, Event, Message, ReconnectPolicy};
+
+fn main() {
+    let mut url = String::from("ws://127.0.0.1:9001");
+    let mut protocols = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!(
+                    "client: sends stdin lines as text messages, prints what comes back,\n\
+                     reconnects with backoff when the server goes away.\n\n\
+                     Usage: cargo run --release --example client -- [URL] [--protocol NAME]...\n\n\
+                     URL defaults to ws://127.0.0.1:9001."
+                );
+                return;
+            }
+            "--protocol" => protocols.extend(args.next()),
+            other => url = other.to_string(),
+        }
+    }
+    let mut request = match ClientRequest::from_url(&url) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    for p in protocols {
+        request = request.protocol(p);
+    }
+    let mut client =
+        ReconnectingClient::with_request(request, Config::default(), ReconnectPolicy::default());
+
+    // Standard input is read on its own thread; lines arrive over a channel.
+    let (lines_tx, lines) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(line) => {
+                    if lines_tx.send(Some(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = lines_tx.send(None);
+    });
+
+    let mut input_done = false;
+    let mut last_activity = Instant::now();
+    loop {
+        while let Ok(line) = lines.try_recv() {
+            match line {
+                Some(line) => {
+                    if let Err(e) = client.send(Message::from(line)) {
+                        eprintln!("send failed: {e}");
+                    }
+                    last_activity = Instant::now();
+                }
+                None => input_done = true,
+            }
+        }
+        if input_done && client.pending() == 0 && last_activity.elapsed() > Duration::from_secs(1) {
+            let _ = client.close();
+            return;
+        }
+        match client.poll(Duration::from_millis(50)) {
+            Ok(Some(ClientEvent::Connected(open))) => {
+                let protocol = open
+                    .protocol
+                    .map(|p| format!(" (subprotocol {p})"))
+                    .unwrap_or_default();
+                eprintln!("connected to {url}{protocol}");
+                last_activity = Instant::now();
+            }
+            Ok(Some(ClientEvent::Event(event))) => {
+                last_activity = Instant::now();
+                match event {
+                    Event::Message(Message::Text(text)) => println!("{text}"),
+                    Event::Message(Message::Binary(data)) => {
+                        println!("<binary: {} bytes>", data.len())
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Some(ClientEvent::Disconnected { error, retry_in })) => match retry_in {
+                Some(delay) => eprintln!("disconnected ({error}); retrying in {delay:.1?}"),
+                None => {
+                    eprintln!("disconnected ({error}); giving up");
+                    std::process::exit(1);
+                }
+            },
+            Ok(Some(_) | None) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The echo server embedded in tokio through the sans-I/O API: no blocking glue, no
+//! WebSocket code but this loop. It shows the whole driving contract in an async
+//! runtime: feed what the socket gives, drain events, write what the connection
+//! queues, sleep until its next deadline, honour its transport verdict.
+//!
+//! ```text
+//! cargo run --release --example tokio_echo -- [--addr 127.0.0.1:9001] [options]
+//! ```
+//!
+//! Concurrency: one tokio task per connection on the multi-threaded runtime, at most
+//! `--max-connections` at once (503 beyond).
+
+#[path = "support/args.rs"]
+mod args;
+
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use wsmachine::{Accept, Config, Connection, Event, Timestamp, TransportAction};
+
+fn usage() -> String {
+    format!(
+        "tokio_echo: the echo server on tokio, driving the sans-I/O Connection directly.\n\n\
+         Usage: cargo run --release --example tokio_echo -- [options]\n\n{}",
+        args::SERVER_OPTIONS
+    )
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = args::parse_server_args(&usage());
+    let listener = TcpListener::bind(&args.addr).await?;
+    println!(
+        "tokio echo server listening on ws://{}",
+        listener.local_addr()?
+    );
+    let slots = Arc::new(Semaphore::new(args.max_connections));
+    loop {
+        let (mut stream, _) = listener.accept().await?;
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            let _ = stream
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                .await;
+            continue;
+        };
+        let config = args.config.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve(stream, config).await {
+                eprintln!("connection error: {e}");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn serve(mut stream: TcpStream, config: Config) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let origin = Instant::now();
+    let now = || Timestamp::from_duration(origin.elapsed());
+    let mut conn = Connection::server(config, now());
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        // 1. Events: accept every upgrade request, echo every message.
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Request(_) => {
+                    let _ = conn.accept(now(), Accept::new());
+                }
+                Event::Message(message) => {
+                    // Refused only once closing has begun; then there is no one to echo to.
+                    let _ = conn.send(message);
+                }
+                _ => {}
+            }
+        }
+        // 2. Output: everything the connection queued, with vectored writes.
+        while conn.buffered_amount() > 0 {
+            let written = {
+                let mut slices: [&[u8]; 32] = [&[]; 32];
+                let n = conn.transmit_vectored(&mut slices);
+                let io: Vec<IoSlice<'_>> = slices[..n].iter().map(|s| IoSlice::new(s)).collect();
+                stream.write_vectored(&io).await?
+            };
+            if written == 0 {
+                return Ok(());
+            }
+            conn.advance_transmit(written);
+        }
+        // 3. The transport verdict.
+        match conn.transport() {
+            TransportAction::Keep => {}
+            TransportAction::Close => return Ok(()),
+            TransportAction::Shutdown => stream.shutdown().await?,
+            // Keep reading until the client closes (or the close timeout passes).
+            TransportAction::AwaitEof => {}
+        }
+        // 4. Wait for bytes or for the next deadline, whichever comes first.
+        let sleep = match conn.poll_timeout() {
+            Some(deadline) => deadline.saturating_duration_since(now()),
+            None => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => conn.handle_eof(now()),
+                Ok(n) => conn.handle_data(now(), &buf[..n]),
+            },
+            () = tokio::time::sleep(sleep) => conn.handle_timeout(now()),
+        }
+    }
+}
