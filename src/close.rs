@@ -81,6 +81,7 @@ pub const MAX_REASON_LEN: usize = MAX_CONTROL_PAYLOAD - 2;
 
 /// A parsed close frame body: the code (1005 when the body was empty) and the reason.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CloseFrame {
     /// The status code, or [`CloseCode::NO_STATUS`] when the frame had no body.
     pub code: CloseCode,

@@ -27,6 +27,7 @@ pub enum Delivery {
 /// config.max_message_size = 1 << 20;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct Config {
     /// Largest payload of a single received frame, in bytes. A larger declared length

@@ -946,6 +946,10 @@ impl Connection {
 
     /// The peer's close frame takes effect.
     fn peer_closed(&mut self, code: CloseCode, reason: String) {
+        if !self.life.reads_frames() {
+            // The connection ended (a timeout, say) while this close waited its turn.
+            return;
+        }
         if self.life.may_send() {
             // §5.5.1: answer with a close frame, echoing the status code. Queued after
             // output already pending, so nothing queued is lost.

@@ -55,7 +55,7 @@
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
 //! | `deflate` | no | not yet available: permessage-deflate (RFC 7692) is not implemented |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
-//! | `proptest` | no | not yet available |
+//! | `proptest` | no | [`strategies`]: proptest strategies (valid and invalid streams labelled with the close code the RFC requires, handshakes) to test any implementation |
 //!
 //! Without default features the crate is `no_std` (it needs `alloc`).
 
@@ -68,6 +68,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod close;
@@ -82,6 +84,8 @@ pub mod mask;
 mod message;
 mod reconnect;
 mod state;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 mod time;
 mod timer;
 mod tx;

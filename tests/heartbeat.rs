@@ -323,3 +323,24 @@ proptest! {
         }
     }
 }
+
+/// A close frame waiting behind an unpolled message must not report a second
+/// `Closed` when a timeout ends the connection first (found by the
+/// connection_server fuzz target).
+#[test]
+fn a_deferred_close_after_a_timeout_reports_closed_once() {
+    let mut config = Config::default();
+    config.idle_timeout = Some(Duration::from_secs(1));
+    let mut s = server_with(config);
+    let mut wire = c2s(OpCode::Text, true, b"unpolled");
+    wire.extend(c2s(OpCode::Close, true, &close_body(1000, "")));
+    s.handle_data(secs(0), &wire);
+    s.handle_timeout(secs(2));
+    let events = drain_events(&mut s);
+    let closed: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Closed(_)))
+        .collect();
+    assert_eq!(closed.len(), 1, "{events:?}");
+    assert!(matches!(events.last(), Some(Event::Closed(_))));
+}

@@ -215,6 +215,7 @@ pub(crate) fn check_upgrade(
 /// checking it stops other sites' pages from opening connections with the user's
 /// cookies (cross-site WebSocket hijacking).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum OriginPolicy {
     /// Accept any origin, or none. The default.
     #[default]
