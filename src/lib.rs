@@ -82,6 +82,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod message;
+pub mod oracle;
 mod reconnect;
 mod state;
 #[cfg(feature = "proptest")]

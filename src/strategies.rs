@@ -138,6 +138,51 @@ pub enum Expected {
     Close(CloseCode),
 }
 
+impl Expected {
+    /// The oracle event that reports this expectation; `None` for the close, which
+    /// the oracle reports with more detail.
+    pub fn as_oracle_event(&self) -> Option<crate::oracle::OracleEvent> {
+        use crate::oracle::OracleEvent;
+        Some(match self {
+            Expected::Message(Message::Text(t)) => OracleEvent::Text(String::from(t.as_str())),
+            Expected::Message(Message::Binary(b)) => OracleEvent::Binary(b.clone()),
+            Expected::Ping(p) => OracleEvent::Ping(p.clone()),
+            Expected::Pong(p) => OracleEvent::Pong(p.clone()),
+            Expected::Close(_) => return None,
+        })
+    }
+}
+
+/// Checks what the oracle says of `input` for `receiver` against the model: the
+/// same events, then a close with `code` (1006 for a stream that just ends).
+/// Returns a description of the first difference.
+pub fn check_against_oracle(
+    receiver: Role,
+    input: &[u8],
+    expected: &[Expected],
+) -> Result<crate::oracle::Verdict, String> {
+    use crate::oracle::OracleEvent;
+    let verdict = crate::oracle::run(receiver, input);
+    let Some((last, events)) = verdict.events.split_last() else {
+        return Err(String::from("no events"));
+    };
+    let want: Vec<OracleEvent> = expected
+        .iter()
+        .filter_map(Expected::as_oracle_event)
+        .collect();
+    if events != &want[..] {
+        return Err(alloc::format!("events {events:?}, model {want:?}"));
+    }
+    let code = match expected.last() {
+        Some(Expected::Close(c)) => c.0,
+        _ => 1006,
+    };
+    match last {
+        OracleEvent::Close { code: c, .. } if *c == code => Ok(verdict),
+        other => Err(alloc::format!("ended with {other:?}, model says {code}")),
+    }
+}
+
 /// A valid sequence of messages and control frames.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Script {
@@ -678,6 +723,20 @@ pub fn handshake_response(key: String) -> impl Strategy<Value = Vec<u8>> {
             )
             .into_bytes()
         })
+}
+
+/// `n` values of `strategy`, the same every time for the same `seed` (and the same
+/// proptest version): for generating fixed vectors and corpora.
+pub fn sample<S: Strategy>(strategy: S, seed: u64, n: usize) -> Vec<S::Value> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    (0..n)
+        .filter_map(|_| strategy.new_tree(&mut runner).ok().map(|t| t.current()))
+        .collect()
 }
 
 /// A message kind.

@@ -1,0 +1,236 @@
+//! Test vectors: byte streams with the events and answer frames RFC 6455 requires,
+//! generated from the exported strategies with fixed seeds, each one checked against
+//! the strategies' own model (which does not use `Connection`) before it is written.
+//! Shared by `examples/gen_vectors.rs` (writes `tests/vectors/`) and
+//! `tests/vectors.rs` (checks the committed files are what this produces).
+
+use wsmachine::Role;
+use wsmachine::oracle::{self, Options, OracleEvent, json_string};
+use wsmachine::strategies::{self, Labelled, Script};
+
+/// Inputs longer than this are skipped, to keep the files small.
+const MAX_INPUT: usize = 1024;
+
+struct Vector {
+    name: String,
+    role: Role,
+    handshake: bool,
+    input: Vec<u8>,
+    violation: Option<(&'static str, &'static str)>,
+}
+
+/// The vector files: name and content.
+pub fn generate() -> Vec<(&'static str, String)> {
+    let mut files = Vec::new();
+    for (file, role) in [("server.json", Role::Server), ("client.json", Role::Client)] {
+        let mut vectors = rfc_examples(role);
+        let sender = peer(role);
+        let scripts = strategies::sample(strategies::script(), seed(role, 1), 400);
+        let mut n = 0;
+        for (i, script) in scripts.iter().enumerate() {
+            let input = script.encode(sender, i as u64);
+            if input.len() > MAX_INPUT || n == 40 {
+                continue;
+            }
+            check_valid(role, script, &input);
+            vectors.push(Vector {
+                name: format!("{}-valid-{n:03}", role_name(role)),
+                role,
+                handshake: false,
+                input,
+                violation: None,
+            });
+            n += 1;
+        }
+        let invalid = strategies::sample(strategies::invalid_stream(role), seed(role, 2), 2000);
+        let mut per_class = std::collections::BTreeMap::<&str, usize>::new();
+        for labelled in invalid {
+            let count = per_class.entry(labelled.violation.name()).or_default();
+            if labelled.bytes.len() > MAX_INPUT || *count == 4 {
+                continue;
+            }
+            check_invalid(&labelled);
+            vectors.push(Vector {
+                name: format!("{}-{}-{count}", role_name(role), labelled.violation.name()),
+                role,
+                handshake: false,
+                input: labelled.bytes.clone(),
+                violation: Some((labelled.violation.name(), labelled.violation.section())),
+            });
+            *count += 1;
+        }
+        files.push((file, render(&vectors)));
+    }
+    files.push(("handshake.json", render(&handshakes())));
+    files
+}
+
+fn seed(role: Role, n: u64) -> u64 {
+    n * 10 + u64::from(role == Role::Client)
+}
+
+fn peer(role: Role) -> Role {
+    match role {
+        Role::Client => Role::Server,
+        Role::Server => Role::Client,
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Client => "client",
+        Role::Server => "server",
+    }
+}
+
+/// The frames of RFC 6455 §5.7, as the given role receives them.
+fn rfc_examples(role: Role) -> Vec<Vector> {
+    let hello_masked = vec![
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    let hello = vec![0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+    let ping = vec![0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+    let pong_masked = vec![
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    let mut fragmented = vec![0x01, 0x03, 0x48, 0x65, 0x6c];
+    fragmented.extend([0x80, 0x02, 0x6c, 0x6f]);
+    let mut binary_256 = vec![0x82, 0x7e, 0x01, 0x00];
+    binary_256.extend((0..=255u8).collect::<Vec<_>>());
+    let examples: Vec<(&str, Vec<u8>)> = match role {
+        // What a server receives is masked; an unmasked frame is a violation there.
+        Role::Server => vec![
+            ("rfc-5.7-masked-hello", hello_masked),
+            ("rfc-5.7-masked-pong", pong_masked),
+            ("rfc-5.7-unmasked-hello-is-1002", hello),
+        ],
+        Role::Client => vec![
+            ("rfc-5.7-unmasked-hello", hello),
+            ("rfc-5.7-fragmented-hel-lo", fragmented),
+            ("rfc-5.7-unmasked-ping", ping),
+            ("rfc-5.7-binary-256", binary_256),
+            ("rfc-5.7-masked-pong-is-1002", pong_masked),
+        ],
+    };
+    examples
+        .into_iter()
+        .map(|(name, input)| Vector {
+            name: format!("{}-{name}", role_name(role)),
+            role,
+            handshake: false,
+            input,
+            violation: None,
+        })
+        .collect()
+}
+
+fn handshakes() -> Vec<Vector> {
+    let mut out = Vec::new();
+    for (i, request) in strategies::sample(strategies::handshake_request(), 7, 15)
+        .into_iter()
+        .enumerate()
+    {
+        let v = oracle::run_with(
+            Options {
+                role: Role::Server,
+                handshake: true,
+            },
+            &request,
+        );
+        assert!(
+            matches!(
+                v.events[..],
+                [
+                    OracleEvent::Request { .. },
+                    OracleEvent::Open { .. },
+                    OracleEvent::Close { code: 1006, .. }
+                ]
+            ),
+            "valid request not accepted: {:?}\n{}",
+            v.events,
+            String::from_utf8_lossy(&request)
+        );
+        out.push(Vector {
+            name: format!("handshake-valid-{i:02}"),
+            role: Role::Server,
+            handshake: true,
+            input: request,
+            violation: None,
+        });
+    }
+    for (i, (request, status)) in strategies::sample(strategies::invalid_handshake_request(), 8, 30)
+        .into_iter()
+        .enumerate()
+    {
+        if out.iter().any(|v| v.input == request) {
+            continue;
+        }
+        let v = oracle::run_with(
+            Options {
+                role: Role::Server,
+                handshake: true,
+            },
+            &request,
+        );
+        assert!(
+            matches!(v.events[..], [OracleEvent::Close { status: Some(s), .. }] if s == status),
+            "expected {status}: {:?}\n{}",
+            v.events,
+            String::from_utf8_lossy(&request)
+        );
+        out.push(Vector {
+            name: format!("handshake-invalid-{status}-{i:02}"),
+            role: Role::Server,
+            handshake: true,
+            input: request,
+            violation: None,
+        });
+    }
+    out
+}
+
+fn check_valid(role: Role, script: &Script, input: &[u8]) {
+    if let Err(e) = strategies::check_against_oracle(role, input, &script.expected()) {
+        panic!("oracle and model disagree on {script:?}: {e}");
+    }
+}
+
+fn check_invalid(labelled: &Labelled) {
+    if let Err(e) =
+        strategies::check_against_oracle(labelled.receiver, &labelled.bytes, &labelled.expected)
+    {
+        panic!("oracle and model disagree on {:?}: {e}", labelled.violation);
+    }
+}
+
+fn render(vectors: &[Vector]) -> String {
+    let mut out = String::from("[\n");
+    for (i, v) in vectors.iter().enumerate() {
+        let verdict = oracle::run_with(
+            Options {
+                role: v.role,
+                handshake: v.handshake,
+            },
+            &v.input,
+        );
+        let events: Vec<String> = verdict.events.iter().map(OracleEvent::to_json).collect();
+        let (violation, section) = match v.violation {
+            Some((name, section)) => (json_string(name), json_string(section)),
+            None => ("null".to_string(), "null".to_string()),
+        };
+        out.push_str(&format!(
+            r#"{{"name":{},"role":"{}","handshake":{},"input":"{}","events":[{}],"answer":{},"violation":{},"section":{}}}"#,
+            json_string(&v.name),
+            role_name(v.role),
+            v.handshake,
+            oracle::hex(&v.input),
+            events.join(","),
+            verdict.frames_json(),
+            violation,
+            section,
+        ));
+        out.push_str(if i + 1 == vectors.len() { "\n" } else { ",\n" });
+    }
+    out.push_str("]\n");
+    out
+}

@@ -1,0 +1,90 @@
+//! The `Connection` (through the oracle) against the strategies' independent model
+//! of RFC 6455, under random chunkings: valid scripts give exactly the expected
+//! events; each labelled violation ends the connection with the required close code,
+//! after delivering every message that came before it.
+#![cfg(feature = "proptest")]
+
+use proptest::prelude::*;
+use wsmachine::strategies::{Expected, chunks, invalid_stream, script};
+use wsmachine::{Config, Connection, Event, Negotiated, Role, SeededEntropy, Timestamp};
+
+fn receiver(role: Role) -> Connection {
+    let t = Timestamp::ZERO;
+    let mut config = Config::default();
+    config.max_frame_size = u64::MAX;
+    config.max_message_size = u64::MAX;
+    match role {
+        Role::Server => Connection::upgraded_server(config, Negotiated::none(), &[], t),
+        Role::Client => {
+            Connection::upgraded_client(config, Negotiated::none(), SeededEntropy::new(1), &[], t)
+        }
+    }
+}
+
+fn observed(conn: &mut Connection) -> Vec<Expected> {
+    std::iter::from_fn(|| conn.poll_event())
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(Expected::Message(m)),
+            Event::Ping(p) => Some(Expected::Ping(p)),
+            Event::Pong(p) => Some(Expected::Pong(p)),
+            Event::Closed(c) => Some(Expected::Close(c.code)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::Client), Just(Role::Server)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn valid_scripts((s, pieces, role) in (script(), role(), any::<u64>()).prop_flat_map(|(s, role, seed)| {
+        let sender = if role == Role::Server { Role::Client } else { Role::Server };
+        let bytes = s.encode(sender, seed);
+        (Just(s), chunks(bytes), Just(role))
+    })) {
+        let mut conn = receiver(role);
+        for piece in &pieces {
+            conn.handle_data(Timestamp::ZERO, piece);
+        }
+        prop_assert_eq!(observed(&mut conn), s.expected());
+        // Every ping was answered with a pong carrying its payload.
+        let mut out = Vec::new();
+        conn.transmit_into(&mut out);
+        let mut decoder = wsmachine::frame::FrameDecoder::new(u64::MAX);
+        let mut input = &out[..];
+        let mut pongs = Vec::new();
+        while let Some(f) = decoder.decode(&mut input).unwrap() {
+            pongs.push(Expected::Ping(f.payload));
+        }
+        let pings: Vec<Expected> = s.expected().into_iter().filter(|e| matches!(e, Expected::Ping(_))).collect();
+        prop_assert_eq!(pongs, pings);
+    }
+
+    #[test]
+    fn invalid_streams((labelled, pieces) in role().prop_flat_map(invalid_stream).prop_flat_map(|l| {
+        let bytes = l.bytes.clone();
+        (Just(l), chunks(bytes))
+    })) {
+        let mut conn = receiver(labelled.receiver);
+        for piece in &pieces {
+            conn.handle_data(Timestamp::ZERO, piece);
+        }
+        prop_assert_eq!(observed(&mut conn), labelled.expected.clone(), "{:?}", labelled.violation);
+        // The last frame sent is a close frame with the required code.
+        let mut out = Vec::new();
+        conn.transmit_into(&mut out);
+        let mut decoder = wsmachine::frame::FrameDecoder::new(u64::MAX);
+        let mut input = &out[..];
+        let mut last = None;
+        while let Some(f) = decoder.decode(&mut input).unwrap() {
+            last = Some(f);
+        }
+        let last = last.expect("a close frame");
+        prop_assert_eq!(last.header.opcode, wsmachine::frame::OpCode::Close);
+        prop_assert_eq!(&last.payload[..2], &labelled.violation.close_code().0.to_be_bytes()[..]);
+    }
+}
