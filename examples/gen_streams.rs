@@ -7,9 +7,9 @@
 //! cargo run --release --example gen_streams -- [--count N] [--seed S]   (default 10000, 1)
 //! ```
 
+use wsmachine::Role;
 use wsmachine::oracle::{self, OracleEvent, json_string};
 use wsmachine::strategies::{self, Expected};
-use wsmachine::Role;
 
 const MAX_INPUT: usize = 16 << 10;
 

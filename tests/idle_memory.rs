@@ -1,0 +1,158 @@
+//! An idle OPEN connection holds no heap buffers: after messages have been
+//! delivered and output written, the heap it owns is back to what it owned when
+//! created (nothing for a server; the boxed entropy source for a client).
+//!
+//! Measured with a counting allocator, in a test binary of its own with a single
+//! test so that nothing else allocates meanwhile. The allocator shim is the only
+//! `unsafe` in the project and exists only in this test; the library forbids it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use wsmachine::frame::{FrameHeader, OpCode};
+use wsmachine::mask::apply_mask;
+use wsmachine::{Accept, Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments
+// unchanged; the counter update has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as GlobalAlloc::alloc, passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: same contract as GlobalAlloc::realloc, passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+const T: Timestamp = Timestamp::ZERO;
+
+fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut h = FrameHeader::new(opcode, payload.len() as u64);
+    h.fin = fin;
+    h.mask = Some([1, 2, 3, 4]);
+    let mut out = Vec::new();
+    h.encode_to_vec(&mut out);
+    let at = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(&mut out[at..], [1, 2, 3, 4], 0);
+    out
+}
+
+/// Exchanges a fragmented message, a ping and a large message with `conn` (a server
+/// receiving masked frames), echoing every message, and writes all output.
+fn busy_round(conn: &mut Connection) {
+    let mut input = masked(OpCode::Text, false, b"frag");
+    input.extend(masked(OpCode::Ping, true, b"p"));
+    input.extend(masked(OpCode::Continuation, true, b"mented"));
+    input.extend(masked(OpCode::Binary, true, &vec![7u8; 100_000]));
+    // Fed in awkward pieces, so partial headers and payloads are kept between calls.
+    for piece in input.chunks(777) {
+        conn.handle_data(T, piece);
+        while let Some(event) = conn.poll_event() {
+            if let Event::Message(m) = event {
+                conn.send(m).unwrap();
+            }
+        }
+    }
+    let mut sink = Vec::new();
+    conn.transmit_into(&mut sink);
+    drop(sink);
+}
+
+#[test]
+fn an_idle_connection_holds_no_heap_buffers() {
+    println!(
+        "size_of::<Connection>() = {} bytes",
+        std::mem::size_of::<Connection>()
+    );
+    println!(
+        "size_of::<Event>() = {} bytes",
+        std::mem::size_of::<Event>()
+    );
+
+    // A server built already OPEN owns no heap at all, before and after traffic.
+    let before = live();
+    let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T);
+    assert_eq!(live() - before, 0, "a new OPEN server allocates nothing");
+    for _ in 0..3 {
+        busy_round(&mut server);
+        assert_eq!(
+            live() - before,
+            0,
+            "an idle server after traffic holds heap"
+        );
+    }
+    drop(server);
+
+    // Through the opening handshake: the request head and the handshake state are
+    // released once OPEN.
+    let before = live();
+    let mut server = Connection::server(Config::default(), T);
+    server.handle_data(
+        T,
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    while server.poll_event().is_some() {}
+    server.accept(T, Accept::new()).unwrap();
+    while server.poll_event().is_some() {}
+    let mut sink = Vec::new();
+    server.transmit_into(&mut sink);
+    drop(sink);
+    busy_round(&mut server);
+    assert_eq!(
+        live() - before,
+        0,
+        "an idle server after its handshake holds heap"
+    );
+    drop(server);
+
+    // A client owns its entropy source (boxed) and nothing else.
+    let before = live();
+    let mut client = Connection::upgraded_client(
+        Config::default(),
+        Negotiated::none(),
+        SeededEntropy::new(1),
+        &[],
+        T,
+    );
+    let owned = live() - before;
+    assert_eq!(owned as usize, std::mem::size_of::<SeededEntropy>());
+    client.send_text("hello").unwrap();
+    client.send_binary(vec![0u8; 50_000]).unwrap();
+    let mut sink = Vec::new();
+    client.transmit_into(&mut sink);
+    drop(sink);
+    client.handle_data(T, &[0x81, 0x02, b'h', b'i']);
+    while client.poll_event().is_some() {}
+    assert_eq!(
+        live() - before,
+        owned,
+        "an idle client holds more than its entropy box"
+    );
+}
