@@ -28,20 +28,26 @@
 //! [`Connection::poll_timeout`] before each read. That needs the `TcpStream` under
 //! the stream: the `std::net` constructors have it; for a TLS stream pass a clone of
 //! the socket with [`WebSocket::with_socket`]. Without one, deadlines are only
-//! checked when a read returns.
+//! checked when a read returns, and once the connection has ended the transport is
+//! closed at once: the half-close and the bounded wait for the peer's end of stream
+//! (§7.1.1) both need the socket.
 
 use std::boxed::Box;
+#[cfg(feature = "getrandom")]
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+#[cfg(feature = "getrandom")]
+use std::net::ToSocketAddrs;
+use std::net::{Shutdown, TcpStream};
 
 use std::time::{Duration, Instant};
 
 use crate::entropy::Entropy;
+#[cfg(feature = "getrandom")]
 use crate::reconnect::{Reconnect, ReconnectPolicy};
 use crate::{
     Accept, ClientRequest, CloseCode, Closed, Config, Connection, Event, HandshakeError, Message,
-    Open, Reject, Request, SendError, State, Timestamp, TransportAction,
+    Open, Reject, Request, SendError, Timestamp, TransportAction,
 };
 
 /// Size of the read buffer each blocking connection owns.
@@ -125,6 +131,7 @@ impl<S: Read + Write> core::fmt::Debug for WebSocket<S> {
     }
 }
 
+#[cfg(feature = "getrandom")]
 /// Connects to a `ws://` URL over TCP and completes the opening handshake, with the
 /// default configuration and OS entropy. For `wss://`, open the TLS stream yourself
 /// and use [`client`].
@@ -133,6 +140,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Open), Error> {
 }
 
 /// Connects over TCP with a request and configuration of your choosing.
+#[cfg(feature = "getrandom")]
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
@@ -146,10 +154,13 @@ pub fn connect_with(
     let addr = (request.host(), request.port_or_default());
     let stream = connect_tcp(addr, config.handshake_timeout)?;
     let socket = stream.try_clone()?;
-    let (ws, open) = client(stream, request, config)?;
-    Ok((ws.with_socket(socket), open))
+    let conn = Connection::client(config, request, crate::OsEntropy::new(), Timestamp::ZERO)?;
+    // With the socket from the start, the handshake deadline is enforced too.
+    let ws = WebSocket::from_parts(stream, conn, Instant::now()).with_socket(socket);
+    ws.open()
 }
 
+#[cfg(feature = "getrandom")]
 fn connect_tcp(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for a in addr.to_socket_addrs()? {
@@ -185,16 +196,8 @@ pub fn client_with_entropy<S: Read + Write>(
     config: Config,
     entropy: impl Entropy + Send + 'static,
 ) -> Result<(WebSocket<S>, Open), Error> {
-    let origin = Instant::now();
     let conn = Connection::client(config, request, entropy, Timestamp::ZERO)?;
-    let mut ws = WebSocket::from_parts(stream, conn, origin);
-    loop {
-        match ws.next_event(None)? {
-            Some(Event::Open(open)) => return Ok((ws, open)),
-            Some(Event::Closed(closed)) => return Err(handshake_failure(closed)),
-            _ => {}
-        }
-    }
+    WebSocket::from_parts(stream, conn, Instant::now()).open()
 }
 
 fn handshake_failure(closed: Closed) -> Error {
@@ -264,6 +267,18 @@ impl<S: Read + Write> WebSocket<S> {
         self
     }
 
+    /// Drives a client's opening handshake to OPEN.
+    fn open(mut self) -> Result<(WebSocket<S>, Open), Error> {
+        loop {
+            match self.next_event(None)? {
+                Some(Event::Open(open)) => return Ok((self, *open)),
+                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
+                Some(_) => {}
+                None => return Err(Error::AlreadyClosed),
+            }
+        }
+    }
+
     fn serve(
         mut self,
         decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
@@ -282,7 +297,7 @@ impl<S: Read + Write> WebSocket<S> {
                     }
                 }
                 Some(Event::Open(_)) => return Ok(self),
-                Some(Event::Closed(closed)) => return Err(handshake_failure(closed)),
+                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
                 _ => {}
             }
         }
@@ -316,7 +331,7 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             match self.read_event()? {
                 Event::Message(m) => return Ok(m),
-                Event::Closed(c) => return Err(Error::Closed(c)),
+                Event::Closed(c) => return Err(Error::Closed(*c)),
                 _ => {}
             }
         }
@@ -361,7 +376,7 @@ impl<S: Read + Write> WebSocket<S> {
         self.conn.close(now, code, reason)?;
         loop {
             match self.next_event(None)? {
-                Some(Event::Closed(closed)) => return Ok(closed),
+                Some(Event::Closed(closed)) => return Ok(*closed),
                 Some(_) => {}
                 None => return Err(Error::AlreadyClosed),
             }
@@ -473,6 +488,9 @@ impl<S: Read + Write> WebSocket<S> {
             match self.conn.transport() {
                 TransportAction::Keep => return,
                 TransportAction::Close => break,
+                // Without the socket there is no half-close to send and no read
+                // timeout to bound the wait for the peer's end of stream: close now.
+                _ if self.socket.is_none() => break,
                 action => {
                     if action == TransportAction::Shutdown
                         && let Some(socket) = &self.socket
@@ -517,6 +535,7 @@ fn vec_box(n: usize) -> Box<[u8]> {
 }
 
 /// What [`ReconnectingClient::poll`] reports.
+#[cfg(feature = "getrandom")]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientEvent {
@@ -534,6 +553,7 @@ pub enum ClientEvent {
     },
 }
 
+#[cfg(feature = "getrandom")]
 /// A client that reconnects by a [`ReconnectPolicy`] when the server goes away.
 /// Messages the connection had not finished writing when it died are resent on the
 /// next connection, as are messages sent while disconnected (at least once).
@@ -546,6 +566,7 @@ pub struct ReconnectingClient {
     origin: Instant,
 }
 
+#[cfg(feature = "getrandom")]
 impl core::fmt::Debug for ReconnectingClient {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ReconnectingClient")
@@ -622,7 +643,7 @@ impl ReconnectingClient {
             return self.try_connect(max_wait);
         };
         match ws.read_event_timeout(max_wait) {
-            Ok(Some(Event::Closed(closed))) => Ok(Some(self.lost(Error::Closed(closed)))),
+            Ok(Some(Event::Closed(closed))) => Ok(Some(self.lost(Error::Closed(*closed)))),
             Ok(Some(event)) => Ok(Some(ClientEvent::Event(event))),
             Ok(None) => Ok(None),
             Err(e) => Ok(Some(self.lost(e))),
@@ -643,7 +664,11 @@ impl ReconnectingClient {
                 self.reconnect.connected(self.now());
                 while let Some(message) = self.outbox.pop_front() {
                     if let Err(e) = ws.send(message.clone()) {
-                        self.outbox.push_front(message);
+                        // A message refused outright goes back first; one the
+                        // connection took but could not write is recovered from it.
+                        if !matches!(e, Error::Io(_)) {
+                            self.outbox.push_front(message);
+                        }
                         self.ws = Some(ws);
                         return Ok(Some(self.lost(e)));
                     }
@@ -688,7 +713,7 @@ impl ReconnectingClient {
     /// Closes the current connection, if any, with a normal closure.
     pub fn close(&mut self) -> Result<(), Error> {
         if let Some(mut ws) = self.ws.take()
-            && ws.connection().state() == State::Open
+            && ws.connection().state() == crate::State::Open
         {
             ws.close(CloseCode::NORMAL, "")?;
         }

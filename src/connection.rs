@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{CloseCode, MAX_REASON_LEN, encode_close_payload, parse_close_payload};
 use crate::config::Config;
@@ -63,6 +63,11 @@ impl Negotiated {
         }
     }
 }
+
+/// Parsing pauses once this many events wait to be polled, and resumes in
+/// `poll_event`. Parsing in small batches keeps the event queue short and lets each
+/// message's buffer be freed before the next ones are allocated.
+const EVENT_BATCH: usize = 16;
 
 /// An entry of the event queue: an event, or an action that takes effect when
 /// [`Connection::poll_event`] reaches it, because events before it may prompt the
@@ -185,9 +190,16 @@ pub struct Connection {
     /// A close frame, a violation or the end of the stream was read behind events
     /// the application has not polled yet: nothing more is read.
     reading_stopped: bool,
+    /// Received bytes not parsed yet: parsing pauses while [`EVENT_BATCH`] events
+    /// wait to be polled.
+    pending_input: BytesMut,
+    /// The end of the stream came after `pending_input`.
+    eof_pending: bool,
     /// Masking keys; only clients draw from it.
     entropy: Option<Box<dyn Entropy + Send>>,
     outgoing: Option<Outgoing>,
+    /// An automatic pong waiting for room under the output limit.
+    waiting_pong: Option<Bytes>,
     /// The opening handshake, while CONNECTING.
     opening: Option<Box<Opening>>,
     timers: TimerTable,
@@ -230,8 +242,11 @@ impl Connection {
             tx: TxQueue::default(),
             events: VecDeque::new(),
             reading_stopped: false,
+            pending_input: BytesMut::new(),
+            eof_pending: false,
             entropy,
             outgoing: None,
+            waiting_pong: None,
             opening: None,
             timers: TimerTable::default(),
             pings_sent: 0,
@@ -403,11 +418,43 @@ impl Connection {
         self.life.reads_frames() && !self.reading_stopped
     }
 
-    fn read_frames(&mut self, mut data: &[u8]) {
+    /// Parses frames from `data` until it is used up, the connection stops reading,
+    /// or [`EVENT_BATCH`] events wait to be polled; keeps what is left for
+    /// [`poll_event`](Self::poll_event) to resume with.
+    fn read_frames(&mut self, data: &[u8]) {
         if !data.is_empty() && self.reads_frames() {
             self.on_life();
         }
-        while self.reads_frames() {
+        if !self.pending_input.is_empty() {
+            // Earlier bytes are still waiting: keep the order.
+            if self.reads_frames() {
+                self.pending_input.extend_from_slice(data);
+            }
+            return;
+        }
+        let used = self.parse(data);
+        if used < data.len() && self.reads_frames() {
+            self.pending_input.extend_from_slice(&data[used..]);
+        }
+    }
+
+    /// Resumes parsing the kept input once the events before it have been polled.
+    fn resume_input(&mut self) {
+        let mut input = core::mem::take(&mut self.pending_input);
+        let used = self.parse(&input);
+        if used < input.len() && self.reads_frames() {
+            input.advance(used);
+            self.pending_input = input;
+        } else if self.eof_pending {
+            self.eof_pending = false;
+            self.eof_in_order();
+        }
+    }
+
+    /// The frame loop; returns how many bytes of `data` it consumed.
+    fn parse(&mut self, all: &[u8]) -> usize {
+        let mut data = all;
+        while self.reads_frames() && self.events.len() < EVENT_BATCH {
             let result = match self.reader.read(&mut data) {
                 Ok(None) => break,
                 Ok(Some(Chunk::Header(header))) => self.on_header(&header),
@@ -418,6 +465,7 @@ impl Connection {
                 self.fail(e);
             }
         }
+        all.len() - data.len()
     }
 
     /// The transport's read side reached end of stream. Before a clean close this
@@ -434,8 +482,18 @@ impl Connection {
             self.fail_handshake(HandshakeError::Rejected(response));
         }
         self.opening = None;
-        if !self.events.is_empty() && self.reads_frames() {
-            // Take effect after the events already waiting.
+        if !self.pending_input.is_empty() && self.reads_frames() {
+            // After the bytes that arrived before it.
+            self.eof_pending = true;
+            return;
+        }
+        self.eof_in_order();
+    }
+
+    fn eof_in_order(&mut self) {
+        // Behind waiting events (a close or a violation among them, perhaps), the end
+        // of the stream takes its turn; it changes nothing once the connection ended.
+        if !self.events.is_empty() && self.life.reads_frames() {
             self.events.push_back(Queued::Eof);
             self.reading_stopped = true;
             return;
@@ -462,7 +520,12 @@ impl Connection {
     /// fires once.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.observe(now);
-        while let Some(timer) = self.timers.expired(self.now) {
+        // Each timer is looked at once per call, in `Timer::ALL` order, whatever it
+        // re-arms itself to; one that ends the connection stops the others.
+        for timer in Timer::ALL {
+            if self.timers.get(timer).is_none_or(|at| at > self.now) {
+                continue;
+            }
             self.timers.stop(timer);
             match timer {
                 Timer::Handshake => self.fail_timeout(Timeout::Handshake),
@@ -506,11 +569,11 @@ impl Connection {
         };
         self.life.opened();
         self.on_life();
-        self.emit(Event::Open(Open {
+        self.emit(Event::Open(Box::new(Open {
             protocol,
             extensions: Vec::new(),
             headers: Headers::new(),
-        }));
+        })));
         self.read_frames(&early);
         Ok(())
     }
@@ -650,6 +713,9 @@ impl Connection {
     /// here, when their turn comes.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = loop {
+            if self.events.is_empty() && (!self.pending_input.is_empty() || self.eof_pending) {
+                self.resume_input();
+            }
             match self.events.pop_front()? {
                 Queued::Event(event) => break event,
                 Queued::Ping(payload) => {
@@ -689,12 +755,17 @@ impl Connection {
     /// Marks `n` bytes of pending output as written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.tx.advance(n);
+        self.release_waiting_pong(false);
     }
 
     /// Appends all pending output to `out` and marks it written: one copy, for
     /// callers (and tests) that prefer a single buffer. Returns the byte count.
     pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> usize {
-        self.tx.drain_into(out)
+        let mut n = self.tx.drain_into(out);
+        self.release_waiting_pong(false);
+        // A pong that waited for room goes out in the same call.
+        n += self.tx.drain_into(out);
+        n
     }
 
     /// Removes every data frame that has not been fully written and returns the
@@ -756,8 +827,8 @@ impl Connection {
             Ok(None) => return Step::Continue(Opening::ServerHead(head)),
             Err(e) => return Step::Fail(e),
         };
-        let request = match parse_request(&head.buf()[..end], self.config.max_headers) {
-            Ok(Some((request, _))) => request,
+        let (request, end) = match parse_request(&head.buf()[..end], self.config.max_headers) {
+            Ok(Some(parsed)) => parsed,
             // A complete head always parses to a request or an error.
             Ok(None) => return Step::Fail(HandshakeError::Malformed),
             Err(e) => return Step::Fail(e),
@@ -767,10 +838,12 @@ impl Connection {
         }
         let mut early = head.into_buf();
         early.drain(..end);
+        // The request is reported in any case, so that the outcome does not depend on
+        // whether the excess came in the same read.
+        self.emit(Event::Request(Box::new(request.clone())));
         if early.len() > max {
             return Step::Fail(HandshakeError::TooMuchEarlyData);
         }
-        self.emit(Event::Request(Box::new(request.clone())));
         Step::Continue(Opening::ServerDecision { request, early })
     }
 
@@ -787,13 +860,18 @@ impl Connection {
             Ok(None) => return Step::Continue(Opening::ClientHead { head, key, request }),
             Err(e) => return Step::Fail(e),
         };
-        let response = match parse_response(&head.buf()[..end], self.config.max_headers) {
-            Ok(Some((response, _))) => response,
+        let (response, used) = match parse_response(&head.buf()[..end], self.config.max_headers) {
+            Ok(Some(parsed)) => parsed,
             Ok(None) => return Step::Fail(HandshakeError::Malformed),
             Err(e) => return Step::Fail(e),
         };
         let mut rest = head.into_buf();
-        rest.drain(..end);
+        rest.drain(..used);
+        if (100..200).contains(&response.status) && response.status != 101 {
+            // An interim response (100 Continue, 103 Early Hints): RFC 9110 §15.2 has
+            // clients read past any number of them to the final one.
+            return self.client_head(HeadReader::default(), key, request, &rest);
+        }
         if response.status != 101 {
             // §4.1: anything but 101 fails the handshake; keep the body for the error.
             let mut body = BodyReader::new(&response.headers, response.status, max);
@@ -812,11 +890,11 @@ impl Connection {
                     protocol: protocol.clone(),
                     extensions: extensions.clone(),
                 };
-                self.emit(Event::Open(Open {
+                self.emit(Event::Open(Box::new(Open {
                     protocol,
                     extensions,
                     headers: response.headers,
-                }));
+                })));
                 Step::Open(rest)
             }
             Err(e) => Step::Fail(e),
@@ -979,10 +1057,15 @@ impl Connection {
     }
 
     fn fail_now(&mut self, error: ProtocolError) {
-        let code = error.close_code();
-        if self.life.may_send() {
+        // The code reported is the one sent for this failure; if our close frame
+        // already went out, none is, and like a browser we report 1006.
+        let code = if self.life.may_send() {
+            let code = error.close_code();
             self.queue_close_unchecked(code, "");
-        }
+            code
+        } else {
+            CloseCode::ABNORMAL
+        };
         self.timers.stop_all();
         if self.life.fail() {
             self.assembler.discard();
@@ -1057,12 +1140,12 @@ impl Connection {
 
     fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {
         let clean = error.is_none();
-        self.emit(Event::Closed(Closed {
+        self.emit(Event::Closed(Box::new(Closed {
             code,
             reason,
             clean,
             error,
-        }));
+        })));
     }
 
     // ---- send path -----------------------------------------------------------------
@@ -1126,24 +1209,48 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues the answer to a ping. Over the output limit it replaces a pong still
-    /// waiting in the queue (§5.5.3 lets an endpoint answer only the most recent ping),
-    /// so a peer flooding pings at a reader that does not write cannot grow the queue
-    /// by more than one pong.
+    /// Queues the answer to a ping. When it does not fit under the output limit, it
+    /// waits outside the queue instead, the newest ping's pong replacing an older one
+    /// (§5.5.3 lets an endpoint answer only the most recent ping), and goes out once
+    /// written output makes room. Bytes already queued are never changed: the caller
+    /// may hold a copy it has not reported written yet.
     fn queue_auto_pong(&mut self, payload: &[u8]) {
-        let Ok(header) = self.header(OpCode::Pong, true, payload.len()) else {
-            return; // No masking key: the pong cannot be sent.
-        };
         let payload = Bytes::copy_from_slice(payload);
-        if self.check_room(&header).is_err()
-            && self.tx.replace_unstarted_pong(header, payload.clone())
-        {
-            return;
+        let fits =
+            self.tx.buffered() + 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 }
+                <= self.config.max_buffered_output;
+        if fits && self.waiting_pong.is_none() {
+            self.push_pong(payload);
+        } else {
+            self.waiting_pong = Some(payload);
         }
-        self.tx.push(header, payload, None);
+    }
+
+    fn push_pong(&mut self, payload: Bytes) {
+        // Only a failing entropy source stops it; then no frame can be sent anyway.
+        if let Ok(header) = self.header(OpCode::Pong, true, payload.len()) {
+            self.tx.push(header, payload, None);
+        }
+    }
+
+    /// Queues the waiting pong if there is room for it now (or, with `force`, in any
+    /// case: before our close frame, which nothing may follow).
+    fn release_waiting_pong(&mut self, force: bool) {
+        let Some(payload) = &self.waiting_pong else {
+            return;
+        };
+        let len = 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 };
+        if !self.life.may_send() {
+            self.waiting_pong = None;
+        } else if force || self.tx.buffered() + len <= self.config.max_buffered_output {
+            let payload = payload.clone();
+            self.waiting_pong = None;
+            self.push_pong(payload);
+        }
     }
 
     fn queue_close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.release_waiting_pong(true);
         let mut body = [0u8; MAX_CONTROL_PAYLOAD];
         let len = encode_close_payload(code, reason, &mut body);
         let header = self.header(OpCode::Close, true, len)?;

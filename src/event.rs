@@ -22,8 +22,10 @@ pub enum Event {
     /// [`Connection::reject`](crate::Connection::reject); bytes that arrive meanwhile
     /// are kept for after the answer.
     Request(Box<Request>),
-    /// The opening handshake succeeded: the connection is OPEN.
-    Open(Open),
+    /// The opening handshake succeeded: the connection is OPEN. (Boxed, like
+    /// `Closed`: both happen once, and keeping them out of line halves the size of
+    /// every event.)
+    Open(Box<Open>),
     /// A whole data message ([`Delivery::Whole`](crate::Delivery::Whole)).
     Message(Message),
     /// A piece of a data message ([`Delivery::Streamed`](crate::Delivery::Streamed)).
@@ -36,7 +38,7 @@ pub enum Event {
     /// The connection ended: the last event it reports. See
     /// [`Connection::transport`](crate::Connection::transport) for what to do with the
     /// transport.
-    Closed(Closed),
+    Closed(Box<Closed>),
 }
 
 /// What an opening handshake settled.
@@ -55,8 +57,9 @@ pub struct Open {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Closed {
     /// For a clean close, the code in the peer's close frame (1005 if it had none).
-    /// For a failure, the code of the close frame we sent (1002, 1007, 1008, 1009...)
-    /// or 1006 when no close frame was exchanged.
+    /// For a failure, the code of the close frame sent for it (1002, 1007, 1008,
+    /// 1009...), or 1006 when none was: the stream ended, a deadline passed, or our
+    /// own close frame had already gone out.
     pub code: CloseCode,
     /// The reason in the peer's close frame; empty for a failure.
     pub reason: String,

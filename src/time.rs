@@ -51,6 +51,11 @@ impl Timestamp {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// `self + d`, or `None` past the largest representable time.
+    pub fn checked_add(self, d: Duration) -> Option<Timestamp> {
+        self.0.checked_add(d).map(Timestamp)
+    }
+
     /// `self + d`, saturating at the largest representable time.
     pub fn saturating_add(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(d))

@@ -72,14 +72,18 @@ impl TimerTable {
         self.0[timer as usize] = Some(at);
     }
 
-    /// Arms `timer` at `now + after`, or disarms it when the setting is off.
+    /// Arms `timer` at `now + after`, or disarms it when the setting is off. A zero
+    /// duration counts as off (a deadline that is always due would fire forever),
+    /// and one too far away to represent never fires.
     pub(crate) fn set_after(
         &mut self,
         timer: Timer,
         now: Timestamp,
         after: Option<core::time::Duration>,
     ) {
-        self.0[timer as usize] = after.map(|d| now + d);
+        self.0[timer as usize] = after
+            .filter(|d| !d.is_zero())
+            .and_then(|d| now.checked_add(d));
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
@@ -97,13 +101,6 @@ impl TimerTable {
     /// The earliest armed deadline.
     pub(crate) fn next(&self) -> Option<Timestamp> {
         self.0.iter().flatten().min().copied()
-    }
-
-    /// The first timer, in [`Timer::ALL`] order, whose deadline is at or before `now`.
-    pub(crate) fn expired(&self, now: Timestamp) -> Option<Timer> {
-        Timer::ALL
-            .into_iter()
-            .find(|&t| self.get(t).is_some_and(|at| at <= now))
     }
 }
 
@@ -128,17 +125,16 @@ mod tests {
         assert_eq!(t.next(), Some(Timestamp::from_secs(25)));
         t.set_after(Timer::Idle, Timestamp::ZERO, None);
         assert_eq!(t.next(), Some(Timestamp::from_secs(30)));
-        assert_eq!(t.expired(Timestamp::from_secs(29)), None);
-        assert_eq!(t.expired(Timestamp::from_secs(30)), Some(Timer::Keepalive));
+        // Zero means off; a deadline past the end of time never fires.
+        t.set_after(Timer::Idle, Timestamp::from_secs(1), Some(Duration::ZERO));
+        assert_eq!(t.get(Timer::Idle), None);
+        t.set_after(
+            Timer::Idle,
+            Timestamp::from_duration(Duration::MAX),
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!(t.get(Timer::Idle), None);
         t.stop_all();
         assert_eq!(t.next(), None);
-    }
-
-    #[test]
-    fn fatal_timers_are_handled_before_the_keepalive() {
-        let mut t = TimerTable::default();
-        t.set(Timer::Keepalive, Timestamp::from_secs(1));
-        t.set(Timer::Pong, Timestamp::from_secs(2));
-        assert_eq!(t.expired(Timestamp::from_secs(3)), Some(Timer::Pong));
     }
 }

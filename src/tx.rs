@@ -1,7 +1,9 @@
-//! The output queue: frames waiting to be written, each kept whole (header bytes plus
-//! the payload as a `Bytes`, shared with the caller where no masking is needed) so that
-//! the caller can write them with vectored I/O and so that what was never written can
-//! be handed back.
+//! The output queue: frames waiting to be written. Small frames are gathered into one
+//! contiguous buffer; a large payload goes out as the caller's own `Bytes` (masked in
+//! place where it can be), its header apart, for vectored I/O. Every frame is tracked
+//! so that what was never written can be handed back. Queued bytes never change.
+
+use bytes::Buf;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -38,89 +40,56 @@ enum Role {
     Http,
 }
 
-/// Payloads up to this size are copied next to their header, so that a small frame
-/// is one contiguous slice (one `write` call) instead of two.
+/// Payloads up to this size are copied next to their header into the contiguous
+/// tail buffer, so that many small frames go out in one slice (one `write`) and cost
+/// no allocation each.
 const COALESCE_MAX: usize = 1024;
 
-#[derive(Debug)]
-struct OutFrame {
-    /// The header, when it is kept apart from a large payload passed through
-    /// without copying; otherwise empty and the header starts `data`.
-    head: [u8; MAX_HEADER_LEN],
+/// The tail buffer grows in steps of at least this much.
+const TAIL_CHUNK: usize = 8 << 10;
+
+/// What the queue knows of each frame (or HTTP head) it holds, in output order.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    /// Bytes on the wire, header included.
+    len: usize,
     head_len: u8,
-    /// The payload as it goes on the wire, preceded by the header if `head_len == 0`.
-    data: Bytes,
-    /// Where the payload starts in `data`.
-    body_at: u8,
     role: Role,
     fin: bool,
     mask: Option<[u8; 4]>,
-    /// Bytes of head and data already written.
-    written: usize,
 }
 
-impl OutFrame {
-    /// Builds the frame, masking the payload when the header carries a key: in place
-    /// if the caller's buffer is not shared, else while copying it.
-    fn new(header: FrameHeader, payload: Bytes, role: Role) -> OutFrame {
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        let copy = payload.len() <= COALESCE_MAX || (header.mask.is_some() && !payload.is_unique());
-        let (head_len, data, body_at) = if copy {
-            let mut buf = BytesMut::with_capacity(head_len + payload.len());
-            buf.extend_from_slice(&head[..head_len]);
-            buf.extend_from_slice(&payload);
-            if let Some(key) = header.mask {
-                apply_mask(&mut buf[head_len..], key, 0);
-            }
-            (0, buf.freeze(), head_len as u8)
-        } else {
-            let data = match header.mask {
-                Some(key) => mask_payload(payload, key),
-                None => payload,
-            };
-            (head_len as u8, data, 0)
-        };
-        OutFrame {
-            head,
-            head_len,
-            data,
-            body_at,
-            role,
-            fin: header.fin,
-            mask: header.mask,
-            written: 0,
-        }
-    }
+/// Output bytes sealed in order: whole frames gathered together (`head_len == 0`),
+/// or one large frame whose payload is the caller's own buffer, header apart.
+#[derive(Debug)]
+struct Segment {
+    head: [u8; MAX_HEADER_LEN],
+    head_len: u8,
+    data: Bytes,
+}
 
-    fn len(&self) -> usize {
-        usize::from(self.head_len) + self.data.len()
-    }
-
-    /// The unwritten part as at most two slices.
-    fn pending(&self) -> [&[u8]; 2] {
+impl Segment {
+    /// The bytes from `skip` on, as at most two slices.
+    fn slices(&self, skip: usize) -> [&[u8]; 2] {
         let head = &self.head[..usize::from(self.head_len)];
-        if self.written < head.len() {
-            [&head[self.written..], &self.data]
+        if skip < head.len() {
+            [&head[skip..], &self.data]
         } else {
-            [&self.data[self.written - head.len()..], &[]]
-        }
-    }
-
-    /// The payload, unmasked.
-    fn payload(&self) -> Bytes {
-        let body = self.data.slice(usize::from(self.body_at)..);
-        match self.mask {
-            Some(key) if !body.is_empty() => mask_payload(body, key),
-            _ => body,
+            [&self.data[skip - head.len()..], &[]]
         }
     }
 }
 
-/// Pending output.
+/// Pending output: sealed segments, then the tail of small frames; one `Meta` per
+/// frame in the same order. Bytes leave the buffers only a whole frame at a time, so
+/// a frame the transport cut short can still be handed back whole; `front_written`
+/// counts the part of the front frame already written.
 #[derive(Debug, Default)]
 pub(crate) struct TxQueue {
-    frames: VecDeque<OutFrame>,
+    segments: VecDeque<Segment>,
+    tail: BytesMut,
+    frames: VecDeque<Meta>,
+    front_written: usize,
     buffered: usize,
 }
 
@@ -131,7 +100,9 @@ impl TxQueue {
     }
 
     /// Queues a frame. For a data frame `kind` is the message type (also on a
-    /// continuation); `None` marks a control frame.
+    /// continuation); `None` marks a control frame. The payload is masked here when
+    /// the header carries a key: in place if the caller's buffer is not shared, else
+    /// while copying it.
     pub(crate) fn push(&mut self, header: FrameHeader, payload: Bytes, kind: Option<MessageKind>) {
         let role = match kind {
             Some(kind) => Role::Data {
@@ -140,92 +111,148 @@ impl TxQueue {
             },
             None => Role::Control(header.opcode),
         };
-        let frame = OutFrame::new(header, payload, role);
-        self.buffered += frame.len();
-        self.frames.push_back(frame);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let len = head_len + payload.len();
+        let copy = payload.len() <= COALESCE_MAX || (header.mask.is_some() && !payload.is_unique());
+        if copy {
+            if self.tail.capacity() - self.tail.len() < len {
+                if self.tail.is_empty() {
+                    self.tail = BytesMut::with_capacity(len.max(TAIL_CHUNK));
+                } else {
+                    self.tail.reserve(len.max(TAIL_CHUNK));
+                }
+            }
+            let at = self.tail.len();
+            self.tail.extend_from_slice(&head[..head_len]);
+            self.tail.extend_from_slice(&payload);
+            if let Some(key) = header.mask {
+                apply_mask(&mut self.tail[at + head_len..], key, 0);
+            }
+        } else {
+            self.seal_tail();
+            let data = match header.mask {
+                Some(key) => mask_payload(payload, key),
+                None => payload,
+            };
+            self.segments.push_back(Segment {
+                head,
+                head_len: head_len as u8,
+                data,
+            });
+        }
+        self.frames.push_back(Meta {
+            len,
+            head_len: head_len as u8,
+            role,
+            fin: header.fin,
+            mask: header.mask,
+        });
+        self.buffered += len;
     }
 
     /// Queues HTTP bytes (an opening handshake request or response).
     pub(crate) fn push_http(&mut self, bytes: Bytes) {
-        self.buffered += bytes.len();
-        self.frames.push_back(OutFrame {
+        self.seal_tail();
+        let len = bytes.len();
+        self.segments.push_back(Segment {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
             data: bytes,
-            body_at: 0,
+        });
+        self.frames.push_back(Meta {
+            len,
+            head_len: 0,
             role: Role::Http,
             fin: true,
             mask: None,
-            written: 0,
         });
+        self.buffered += len;
     }
 
-    /// Replaces a queued pong that has not started to be written, if there is one
-    /// (§5.5.3 allows answering only the most recent ping).
-    pub(crate) fn replace_unstarted_pong(&mut self, header: FrameHeader, payload: Bytes) -> bool {
-        let pong = Role::Control(OpCode::Pong);
-        let Some(old) = self
-            .frames
-            .iter_mut()
-            .rev()
-            .find(|f| f.written == 0 && f.role == pong)
-        else {
-            return false;
-        };
-        let old_len = old.len();
-        *old = OutFrame::new(header, payload, pong);
-        self.buffered = self.buffered - old_len + old.len();
-        true
+    /// Moves the tail's frames into a segment, so that what follows goes after them.
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let data = self.tail.split().freeze();
+            self.segments.push_back(Segment {
+                head: [0; MAX_HEADER_LEN],
+                head_len: 0,
+                data,
+            });
+        }
+    }
+
+    /// Calls `f` with each pending slice in order, the front frame's written part
+    /// skipped unless `whole`; stops when `f` returns false.
+    fn for_each_slice<'a>(&'a self, whole: bool, mut f: impl FnMut(&'a [u8]) -> bool) {
+        let mut skip = if whole { 0 } else { self.front_written };
+        for segment in &self.segments {
+            for slice in segment.slices(skip) {
+                if !slice.is_empty() && !f(slice) {
+                    return;
+                }
+            }
+            skip = 0;
+        }
+        let tail = &self.tail[skip.min(self.tail.len())..];
+        if !tail.is_empty() {
+            f(tail);
+        }
     }
 
     /// The first unwritten contiguous bytes (empty when nothing is pending).
     pub(crate) fn front(&self) -> &[u8] {
-        match self.frames.front() {
-            Some(frame) => {
-                let [a, b] = frame.pending();
-                if a.is_empty() { b } else { a }
-            }
-            None => &[],
-        }
+        let mut first: &[u8] = &[];
+        self.for_each_slice(false, |slice| {
+            first = slice;
+            false
+        });
+        first
     }
 
     /// Fills `dst` with the pending slices in order; returns how many it used.
     pub(crate) fn chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
         let mut n = 0;
-        for frame in &self.frames {
-            for slice in frame.pending() {
-                if slice.is_empty() {
-                    continue;
-                }
-                if n == dst.len() {
-                    return n;
-                }
-                dst[n] = slice;
-                n += 1;
+        self.for_each_slice(false, |slice| {
+            if n == dst.len() {
+                return false;
             }
-        }
+            dst[n] = slice;
+            n += 1;
+            true
+        });
         n
     }
 
     /// Marks `n` bytes as written. More than is pending counts as all of it.
-    pub(crate) fn advance(&mut self, mut n: usize) {
+    pub(crate) fn advance(&mut self, n: usize) {
+        let mut n = n.min(self.buffered);
+        self.buffered -= n;
         while n > 0 {
-            let Some(frame) = self.frames.front_mut() else {
+            let Some(front) = self.frames.front() else {
                 break;
             };
-            let left = frame.len() - frame.written;
+            let left = front.len - self.front_written;
             if n < left {
-                frame.written += n;
-                self.buffered -= n;
-                return;
+                self.front_written += n;
+                break;
             }
             n -= left;
-            self.buffered -= left;
+            self.front_written = 0;
+            let len = front.len;
             self.frames.pop_front();
+            // The whole frame is out: drop its bytes from the buffer that holds it.
+            match self.segments.front_mut() {
+                Some(segment) if segment.head_len > 0 || segment.data.len() <= len => {
+                    self.segments.pop_front();
+                }
+                Some(segment) => segment.data.advance(len),
+                None => self.tail.advance(len),
+            }
         }
         if self.frames.is_empty() {
             // Nothing pending: give the queue's memory back.
-            self.frames = VecDeque::new();
+            *self = TxQueue::default();
         }
     }
 
@@ -233,32 +260,42 @@ impl TxQueue {
     pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.buffered;
         out.reserve(n);
-        for frame in &self.frames {
-            for slice in frame.pending() {
-                out.extend_from_slice(slice);
-            }
-        }
+        self.for_each_slice(false, |slice| {
+            out.extend_from_slice(slice);
+            true
+        });
         self.advance(n);
         n
     }
 
     /// Removes every queued data frame not fully written and returns its payload
-    /// unmasked. Control frames are dropped.
+    /// unmasked. Control frames and HTTP bytes are dropped.
     pub(crate) fn take_unsent(&mut self) -> Vec<Unsent> {
+        let mut stream = Vec::with_capacity(self.buffered + self.front_written);
+        self.for_each_slice(true, |slice| {
+            stream.extend_from_slice(slice);
+            true
+        });
         let mut unsent = Vec::new();
-        for frame in self.frames.drain(..) {
-            let Role::Data { kind, first } = frame.role else {
+        let mut at = 0;
+        for meta in &self.frames {
+            let frame = &stream[at..at + meta.len];
+            at += meta.len;
+            let Role::Data { kind, first } = meta.role else {
                 continue;
             };
+            let mut data = frame[usize::from(meta.head_len)..].to_vec();
+            if let Some(key) = meta.mask {
+                apply_mask(&mut data, key, 0);
+            }
             unsent.push(Unsent {
                 kind,
-                data: frame.payload(),
+                data: Bytes::from(data),
                 first,
-                last: frame.fin,
+                last: meta.fin,
             });
         }
-        self.frames = VecDeque::new();
-        self.buffered = 0;
+        *self = TxQueue::default();
         unsent
     }
 }
@@ -334,6 +371,41 @@ mod tests {
         assert_eq!(q.chunks(&mut dst), 2);
         assert_eq!(dst[1].as_ptr(), ptr);
         assert_eq!(&dst[1][..5], &[1, 2, 3, 4, 1]);
+    }
+
+    #[test]
+    fn small_frames_gather_into_one_slice() {
+        let mut q = TxQueue::default();
+        for i in 0..100u8 {
+            let h = FrameHeader::new(OpCode::Binary, 1);
+            q.push(h, Bytes::from(alloc::vec![i]), Some(MessageKind::Binary));
+        }
+        assert_eq!(q.front().len(), 300);
+        let mut dst = [&[][..]; 4];
+        assert_eq!(q.chunks(&mut dst), 1);
+        // Write it out in uneven pieces; frames leave the buffer whole.
+        let mut out = Vec::new();
+        while q.buffered() > 0 {
+            let front = q.front();
+            let n = front.len().min(7);
+            out.extend_from_slice(&front[..n]);
+            q.advance(n);
+        }
+        let expected: Vec<u8> = (0..100u8).flat_map(|i| [0x82, 1, i]).collect();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_partly_written_gathered_frame_comes_back_whole() {
+        let mut q = TxQueue::default();
+        let mut h = FrameHeader::new(OpCode::Text, 5);
+        h.mask = Some([9, 8, 7, 6]);
+        q.push(h, Bytes::from_static(b"first"), Some(MessageKind::Text));
+        q.push(h, Bytes::from_static(b"later"), Some(MessageKind::Text));
+        q.advance(11 + 3); // the first frame, then 3 bytes of the second
+        let unsent = q.take_unsent();
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(&unsent[0].data[..], b"later");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Incremental UTF-8 validation (RFC 6455 §5.6, §8.1) that fails as soon as a byte
 //! makes the stream invalid, whatever the chunking.
 //!
-//! Each chunk goes through `core::str::from_utf8`; a code point cut by the chunk
-//! boundary (at most 3 bytes, which `from_utf8` reports as "incomplete", not
-//! "invalid") is carried into the next chunk.
+//! Each chunk goes through `simdutf8`'s validator (SIMD where the CPU has it, with the
+//! same error detail as `core::str::from_utf8`); a code point cut by the chunk
+//! boundary (at most 3 bytes, which it reports as "incomplete", not "invalid") is
+//! carried into the next chunk.
+
+use simdutf8::compat::from_utf8;
 
 /// The validator's verdict on a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +37,7 @@ impl Utf8Validator {
             let take = (want - have).min(chunk.len());
             self.carry[have..have + take].copy_from_slice(&chunk[..take]);
             let filled = have + take;
-            match core::str::from_utf8(&self.carry[..filled]) {
+            match from_utf8(&self.carry[..filled]) {
                 Ok(_) => self.carry_len = 0,
                 Err(e) if e.error_len().is_none() => {
                     // Still a valid prefix; the chunk was used up.
@@ -45,7 +48,7 @@ impl Utf8Validator {
             }
             chunk = &chunk[take..];
         }
-        match core::str::from_utf8(chunk) {
+        match from_utf8(chunk) {
             Ok(_) => Ok(0),
             Err(e) if e.error_len().is_none() => {
                 let tail = &chunk[e.valid_up_to()..];

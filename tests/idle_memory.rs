@@ -3,51 +3,15 @@
 //! created (nothing for a server; the boxed entropy source for a client).
 //!
 //! Measured with a counting allocator, in a test binary of its own with a single
-//! test so that nothing else allocates meanwhile. The allocator shim is the only
-//! `unsafe` in the project and exists only in this test; the library forbids it.
+//! test so that nothing else allocates meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::live;
 
 use wsmachine::frame::{FrameHeader, OpCode};
 use wsmachine::mask::apply_mask;
 use wsmachine::{Accept, Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments
-// unchanged; the counter update has no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as GlobalAlloc::alloc, passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as GlobalAlloc::realloc, passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
 
 const T: Timestamp = Timestamp::ZERO;
 

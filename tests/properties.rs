@@ -300,7 +300,8 @@ proptest! {
         match (&events[..], s.state()) {
             ([], State::Connecting) => prop_assert!(out.is_empty()),
             ([Event::Request(_)], State::Connecting) => prop_assert!(out.is_empty()),
-            ([Event::Closed(c)], State::Closed) => {
+            ([Event::Closed(c)], State::Closed)
+            | ([Event::Request(_), Event::Closed(c)], State::Closed) => {
                 let Some(wsmachine::ConnectionError::Handshake(e)) = &c.error else {
                     return Err(TestCaseError::fail(format!("{c:?}")));
                 };

@@ -69,12 +69,12 @@ fn s7_locally_initiated_close_both_roles() {
         pair.server_events,
         vec![
             Event::Message(Message::from("before")),
-            Event::Closed(wsmachine::Closed {
+            Event::Closed(Box::new(wsmachine::Closed {
                 code: CloseCode::GOING_AWAY,
                 reason: "leaving".into(),
                 clean: true,
                 error: None
-            })
+            }))
         ]
     );
     assert_eq!(

@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
         ([], State::Connecting) | ([Event::Request(_)], State::Connecting) => {
             assert!(out.is_empty());
         }
-        ([Event::Closed(c)], State::Closed) => {
+        ([Event::Closed(c)], State::Closed)
+        | ([Event::Request(_), Event::Closed(c)], State::Closed) => {
             let Some(ConnectionError::Handshake(e)) = &c.error else {
                 panic!("{c:?}")
             };

@@ -197,6 +197,20 @@ impl ClientRequest {
         if self.host.is_empty() {
             return Err(HandshakeError::Url("empty host"));
         }
+        // Visible ASCII only, none of the URL delimiters: nothing that could end the
+        // Host line or the authority.
+        if !self
+            .host
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/?#@[]\\".contains(&b))
+        {
+            return Err(HandshakeError::Url(
+                "host has characters a host cannot have",
+            ));
+        }
+        for extension in &self.extensions {
+            extension.check()?;
+        }
         if !self.target.starts_with('/') || !self.target.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(HandshakeError::Url("target must be an absolute path"));
         }

@@ -219,6 +219,24 @@ impl Extension {
         self
     }
 
+    /// Checks that the extension can be written as a header field: token name and
+    /// parameter names, values without control characters (§9.1).
+    pub fn check(&self) -> Result<(), HandshakeError> {
+        let clean = |v: &str| v.chars().all(|c| c == '\t' || (c >= ' ' && c != '\u{7f}'));
+        let ok = is_token(&self.name)
+            && self
+                .params
+                .iter()
+                .all(|(k, v)| is_token(k) && v.as_deref().is_none_or(clean));
+        if ok {
+            Ok(())
+        } else {
+            Err(HandshakeError::InvalidHeader(String::from(
+                "Sec-WebSocket-Extensions",
+            )))
+        }
+    }
+
     /// Parses every `Sec-WebSocket-Extensions` field (§9.1 grammar), or `None` if one
     /// does not follow it.
     pub fn parse_all(headers: &Headers) -> Option<Vec<Extension>> {
@@ -476,10 +494,10 @@ impl HeadReader {
         max: usize,
     ) -> Result<Option<usize>, HandshakeError> {
         self.buf.extend_from_slice(data);
-        let from = self.scanned.saturating_sub(3);
-        match find(&self.buf[from..], b"\r\n\r\n") {
+        let from = self.scanned.saturating_sub(2);
+        match head_end(&self.buf[from..]) {
             Some(at) => {
-                let end = from + at + 4;
+                let end = from + at;
                 if end > max {
                     return Err(HandshakeError::HeadTooLarge);
                 }
@@ -502,8 +520,20 @@ impl HeadReader {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where the head ends: after the first empty line, whose line ends may be CRLF or a
+/// bare LF (RFC 9112 §2.2 lets a recipient accept the latter, and httparse does).
+/// Returns the offset just past it.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'\n' {
+            return None;
+        }
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => Some(i + 2),
+            Some([b'\r', b'\n', ..]) => Some(i + 3),
+            _ => None,
+        }
+    })
 }
 
 /// Maps an httparse failure to the error a server answers.
@@ -605,6 +635,24 @@ mod tests {
         assert_eq!(r.push(b"a", 64), Err(HandshakeError::HeadTooLarge));
         let mut r = HeadReader::default();
         assert_eq!(r.push(head, 20), Err(HandshakeError::HeadTooLarge));
+    }
+
+    #[test]
+    fn the_head_ends_at_the_first_empty_line_with_crlf_or_lf() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nrest"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nrest"), Some(21));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\n\r\n"), Some(23));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
+        // Found whatever the split.
+        let head = b"GET / HTTP/1.1\nHost: h\n\n";
+        for split in 0..=head.len() {
+            let mut r = HeadReader::default();
+            let mut end = r.push(&head[..split], 100).unwrap();
+            if end.is_none() {
+                end = r.push(&head[split..], 100).unwrap();
+            }
+            assert_eq!(end, Some(head.len()), "split {split}");
+        }
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn messages(outcome: &Outcome) -> Vec<wsmachine::Message> {
 /// The `Closed` event, which must be the last event.
 pub fn closed(outcome: &Outcome) -> wsmachine::Closed {
     match outcome.events.last() {
-        Some(Event::Closed(c)) => c.clone(),
+        Some(Event::Closed(c)) => (**c).clone(),
         other => panic!(
             "expected Closed last, got {other:?} in {:?}",
             outcome.events
