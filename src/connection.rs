@@ -159,13 +159,17 @@ struct Outgoing {
 /// - **getters**: [`state`](Self::state), [`role`](Self::role),
 ///   [`buffered_amount`](Self::buffered_amount), [`protocol`](Self::protocol).
 ///
+/// Received bytes are parsed at most a few events ahead of the application: once 16
+/// events wait, parsing pauses and the rest of the input is kept until
+/// [`poll_event`](Self::poll_event) has taken them. So the event queue stays short,
+/// and memory grows only with what the caller feeds without polling.
+///
 /// Pongs and close frames are queued for output as soon as the frame that calls for
-/// them is read, unless events read before it are still waiting in
-/// [`poll_event`](Self::poll_event): then the answer is queued when `poll_event`
-/// reaches that point, so that whatever the application sends in reply to the earlier
-/// events goes out first (a message echoed before the close, say). The same holds for
-/// a protocol violation and for the end of the stream: they take effect in the order
-/// the events report them.
+/// them is read, unless events read before it are still waiting: then the answer is
+/// queued when `poll_event` reaches that point, so that whatever the application
+/// sends in reply to the earlier events goes out first (a message echoed before the
+/// close, say). The same holds for a protocol violation and for the end of the
+/// stream: they take effect in the order the events report them.
 ///
 /// # Time
 ///
