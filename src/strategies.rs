@@ -739,6 +739,67 @@ pub fn sample<S: Strategy>(strategy: S, seed: u64, n: usize) -> Vec<S::Value> {
         .collect()
 }
 
+/// An invalid answer to a request with `key` that offered the subprotocol `chat`,
+/// with the error a client must fail with (§4.1): a wrong or repeated
+/// `Sec-WebSocket-Accept`, a missing `Upgrade` or `Connection` token, a subprotocol or
+/// extension that was not offered, or a final status other than 101 (carrying it).
+pub fn invalid_handshake_response(
+    key: String,
+) -> impl Strategy<Value = (Vec<u8>, crate::HandshakeError)> {
+    use crate::HandshakeError as E;
+    let accept = crate::handshake::accept_key(&key);
+    let ok = |extra: &str, accept: &str| {
+        alloc::format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+        )
+    };
+    let cases: Vec<(String, E)> = vec![
+        (ok("", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), E::Accept),
+        (
+            ok(
+                &alloc::format!("Sec-WebSocket-Accept: {accept}\r\n"),
+                &accept,
+            ),
+            E::Accept,
+        ),
+        (
+            ok("", &accept).replace("Upgrade: websocket\r\n", ""),
+            E::Upgrade,
+        ),
+        (
+            ok("", &accept).replace("Connection: Upgrade", "Connection: keep-alive"),
+            E::Connection,
+        ),
+        (
+            ok("Sec-WebSocket-Protocol: other\r\n", &accept),
+            E::UnofferedProtocol(String::from("other")),
+        ),
+        (
+            ok("Sec-WebSocket-Extensions: permessage-deflate\r\n", &accept),
+            E::UnofferedExtension(String::from("permessage-deflate")),
+        ),
+    ];
+    let statuses = proptest::sample::select(vec![200u16, 301, 400, 401, 403, 404, 429, 500, 503]);
+    prop_oneof![
+        proptest::sample::select(cases).prop_map(|(r, e)| (r.into_bytes(), e)),
+        statuses.prop_map(|status| {
+            let response = alloc::format!("HTTP/1.1 {status} No\r\nContent-Length: 2\r\n\r\nno");
+            let rejected = crate::handshake::HttpResponse {
+                status,
+                reason: String::from("No"),
+                headers: [("Content-Length", &b"2"[..])].into_iter().collect(),
+                body: Bytes::from_static(b"no"),
+                truncated: false,
+            };
+            (
+                response.into_bytes(),
+                E::Rejected(alloc::boxed::Box::new(rejected)),
+            )
+        }),
+    ]
+}
+
 /// A message kind.
 pub fn message_kind() -> impl Strategy<Value = MessageKind> {
     prop_oneof![Just(MessageKind::Text), Just(MessageKind::Binary)]

@@ -88,3 +88,53 @@ proptest! {
         prop_assert_eq!(&last.payload[..2], &labelled.violation.close_code().0.to_be_bytes()[..]);
     }
 }
+
+/// A client's handshake check against the strategies' invalid responses: each is
+/// refused with exactly the labelled error, and valid ones open the connection.
+mod handshake_responses {
+    use super::*;
+    use wsmachine::{ClientRequest, ConnectionError, State};
+
+    fn client_and_key() -> (Connection, String) {
+        let request = ClientRequest::new("example.com", "/").protocol("chat");
+        let mut conn = Connection::client(
+            Config::default(),
+            request,
+            SeededEntropy::new(3),
+            Timestamp::ZERO,
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        conn.transmit_into(&mut head);
+        let key = String::from_utf8(head)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ").map(String::from))
+            .unwrap();
+        (conn, key)
+    }
+
+    proptest! {
+        #[test]
+        fn invalid_responses_fail_with_the_labelled_error(
+            (bytes, error) in wsmachine::strategies::invalid_handshake_response(client_and_key().1)
+        ) {
+            let (mut conn, _) = client_and_key();
+            conn.handle_data(Timestamp::ZERO, &bytes);
+            let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+            prop_assert_eq!(conn.state(), State::Closed);
+            let [Event::Closed(closed)] = &events[..] else {
+                return Err(TestCaseError::fail(format!("{events:?}")));
+            };
+            prop_assert_eq!(closed.error.clone(), Some(ConnectionError::Handshake(error)));
+        }
+
+        #[test]
+        fn valid_responses_open(bytes in wsmachine::strategies::handshake_response(client_and_key().1)) {
+            let (mut conn, _) = client_and_key();
+            conn.handle_data(Timestamp::ZERO, &bytes);
+            prop_assert!(matches!(conn.poll_event(), Some(Event::Open(_))));
+            prop_assert_eq!(conn.state(), State::Open);
+        }
+    }
+}
