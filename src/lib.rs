@@ -49,7 +49,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | `std::error::Error` via `core::error::Error`, std-only helpers |
+//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; needed by `blocking`, `http`, `arbitrary`, `proptest` |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
