@@ -20,7 +20,8 @@ pub enum Delivery {
 /// Connection settings.
 ///
 /// Build from [`Config::default`] and change fields; the struct is
-/// `#[non_exhaustive]` so that new settings can be added.
+/// `#[non_exhaustive]` so that new settings can be added. For the timers, `None` and
+/// a zero duration both mean off.
 ///
 /// ```
 /// let mut config = wsmachine::Config::default();
