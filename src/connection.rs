@@ -64,6 +64,9 @@ impl Negotiated {
     }
 }
 
+/// Interim (1xx) responses a client skips before the final one, at most.
+const MAX_INTERIM_RESPONSES: u8 = 32;
+
 /// Parsing pauses once this many events wait to be polled, and resumes in
 /// `poll_event`. Parsing in small batches keeps the event queue short and lets each
 /// message's buffer be freed before the next ones are allocated.
@@ -98,6 +101,8 @@ enum Opening {
         head: HeadReader,
         key: String,
         request: ClientRequest,
+        /// Interim (1xx) responses skipped so far.
+        interim: u8,
     },
     /// Client: the response was not 101; reading its body for the error.
     ClientBody {
@@ -297,6 +302,7 @@ impl Connection {
             head: HeadReader::default(),
             key,
             request,
+            interim: 0,
         }));
         Ok(conn)
     }
@@ -795,9 +801,12 @@ impl Connection {
                     Step::Continue(Opening::ServerDecision { request, early })
                 }
             }
-            Opening::ClientHead { head, key, request } => {
-                self.client_head(head, key, request, data)
-            }
+            Opening::ClientHead {
+                head,
+                key,
+                request,
+                interim,
+            } => self.client_head(head, key, request, interim, data),
             Opening::ClientBody { head, mut body } => {
                 if body.push(data) {
                     Step::Fail(HandshakeError::Rejected(Box::new(body.finish(head))))
@@ -856,26 +865,44 @@ impl Connection {
         mut head: HeadReader,
         key: String,
         request: ClientRequest,
+        mut interim: u8,
         data: &[u8],
     ) -> Step {
         let max = self.config.max_handshake_size;
-        let end = match head.push(data, max) {
-            Ok(Some(end)) => end,
-            Ok(None) => return Step::Continue(Opening::ClientHead { head, key, request }),
-            Err(e) => return Step::Fail(e),
-        };
-        let (response, used) = match parse_response(&head.buf()[..end], self.config.max_headers) {
-            Ok(Some(parsed)) => parsed,
-            Ok(None) => return Step::Fail(HandshakeError::Malformed),
-            Err(e) => return Step::Fail(e),
-        };
-        let mut rest = head.into_buf();
-        rest.drain(..used);
-        if (100..200).contains(&response.status) && response.status != 101 {
+        let mut input = data.to_vec();
+        let (response, rest) = loop {
+            let end = match head.push(&input, max) {
+                Ok(Some(end)) => end,
+                Ok(None) => {
+                    return Step::Continue(Opening::ClientHead {
+                        head,
+                        key,
+                        request,
+                        interim,
+                    });
+                }
+                Err(e) => return Step::Fail(e),
+            };
+            let (response, used) = match parse_response(&head.buf()[..end], self.config.max_headers)
+            {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) => return Step::Fail(HandshakeError::Malformed),
+                Err(e) => return Step::Fail(e),
+            };
+            let mut rest = core::mem::take(&mut head).into_buf();
+            rest.drain(..used);
+            if !(100..200).contains(&response.status) || response.status == 101 {
+                break (response, rest);
+            }
             // An interim response (100 Continue, 103 Early Hints): RFC 9110 §15.2 has
-            // clients read past any number of them to the final one.
-            return self.client_head(HeadReader::default(), key, request, &rest);
-        }
+            // clients read past them to the final one. More than a few is not a
+            // server talking HTTP in good faith.
+            interim += 1;
+            if interim > MAX_INTERIM_RESPONSES {
+                return Step::Fail(HandshakeError::Malformed);
+            }
+            input = rest;
+        };
         if response.status != 101 {
             // §4.1: anything but 101 fails the handshake; keep the body for the error.
             let mut body = BodyReader::new(&response.headers, response.status, max);
@@ -1143,6 +1170,8 @@ impl Connection {
     }
 
     fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {
+        // Nothing more will be sent: a pong still waiting for room is dropped.
+        self.waiting_pong = None;
         let clean = error.is_none();
         self.emit(Event::Closed(Box::new(Closed {
             code,
@@ -1220,14 +1249,20 @@ impl Connection {
     /// may hold a copy it has not reported written yet.
     fn queue_auto_pong(&mut self, payload: &[u8]) {
         let payload = Bytes::copy_from_slice(payload);
-        let fits =
-            self.tx.buffered() + 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 }
-                <= self.config.max_buffered_output;
-        if fits && self.waiting_pong.is_none() {
+        if self.pong_fits(&payload) && self.waiting_pong.is_none() {
             self.push_pong(payload);
         } else {
             self.waiting_pong = Some(payload);
         }
+    }
+
+    /// Whether a pong goes into the queue now: under the output limit, or into an
+    /// empty queue whatever its size (a pong the limit alone would refuse must still
+    /// be sent, §5.5.2).
+    fn pong_fits(&self, payload: &[u8]) -> bool {
+        let len = 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 };
+        let buffered = self.tx.buffered();
+        buffered == 0 || buffered + len <= self.config.max_buffered_output
     }
 
     fn push_pong(&mut self, payload: Bytes) {
@@ -1243,10 +1278,9 @@ impl Connection {
         let Some(payload) = &self.waiting_pong else {
             return;
         };
-        let len = 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 };
         if !self.life.may_send() {
             self.waiting_pong = None;
-        } else if force || self.tx.buffered() + len <= self.config.max_buffered_output {
+        } else if force || self.pong_fits(payload) {
             let payload = payload.clone();
             self.waiting_pong = None;
             self.push_pong(payload);
@@ -1254,10 +1288,12 @@ impl Connection {
     }
 
     fn queue_close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.release_waiting_pong(true);
         let mut body = [0u8; MAX_CONTROL_PAYLOAD];
         let len = encode_close_payload(code, reason, &mut body);
+        // The key first: if it cannot be drawn, nothing has been queued.
         let header = self.header(OpCode::Close, true, len)?;
+        // A pong still owed goes before the close frame, which nothing may follow.
+        self.release_waiting_pong(true);
         // A close frame is never refused for room: it is at most 131 bytes and there
         // is only ever one.
         self.tx

@@ -280,3 +280,48 @@ fn failure_after_our_close_reports_a_code_we_sent() {
         c.code
     );
 }
+
+// ---- automatic pongs and interim responses ----
+
+/// A pong larger than the whole output limit still goes out once the queue is empty
+/// (§5.5.2: a ping MUST be answered).
+#[test]
+fn a_pong_larger_than_the_output_limit_is_still_sent() {
+    let mut config = Config::default();
+    config.max_buffered_output = 64;
+    let mut s = server(config);
+    s.handle_data(T0, &c2s(OpCode::Ping, &[7u8; 100]));
+    let events = drain(&mut s);
+    assert!(matches!(events[..], [Event::Ping(_)]), "{events:?}");
+    let mut out = Vec::new();
+    s.transmit_into(&mut out);
+    let fs = frames(&out);
+    assert_eq!(fs.len(), 1, "the ping was never answered");
+    assert_eq!(fs[0].header.opcode, OpCode::Pong);
+    assert_eq!(&fs[0].payload[..], &[7u8; 100][..]);
+}
+
+/// Interim responses are skipped in a loop, not by recursion, and only so many: a
+/// flood of `100 Continue` in one read neither overflows a small stack nor keeps the
+/// handshake alive.
+#[test]
+fn many_interim_responses_in_one_read_do_not_recurse() {
+    let t = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let request = ClientRequest::new("example.com", "/");
+            let mut c =
+                Connection::client(Config::default(), request, SeededEntropy::new(1), T0).unwrap();
+            let input = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(20_000);
+            c.handle_data(T0, &input);
+            let events = drain(&mut c);
+            (c.state(), events)
+        })
+        .unwrap();
+    let (state, events) = t.join().unwrap();
+    assert_eq!(state, wsmachine::State::Closed);
+    assert!(matches!(
+        &events[..],
+        [Event::Closed(c)] if c.error == Some(ConnectionError::Handshake(wsmachine::HandshakeError::Malformed))
+    ));
+}
