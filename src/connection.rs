@@ -737,8 +737,9 @@ impl Connection {
                 Queued::Eof => self.eof_now(),
             }
         };
-        if self.events.is_empty() && self.events.capacity() > 0 {
-            // An idle connection holds no heap buffers.
+        if self.events.is_empty() && self.events.capacity() > 0 && self.pending_input.is_empty() {
+            // An idle connection holds no heap buffers; one with input still to parse
+            // keeps the queue for the next batch.
             self.events = VecDeque::new();
         }
         Some(event)
