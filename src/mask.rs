@@ -23,7 +23,17 @@
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     if buf.len() < 32 {
-        apply_mask_bytes(buf, key);
+        // Short payloads (most control frames and chat-sized messages): 8 bytes at a
+        // time as one word, the last few one by one.
+        let word = u64::from_ne_bytes([
+            key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+        ]);
+        let (words, tail) = buf.as_chunks_mut::<8>();
+        for w in words {
+            *w = (u64::from_ne_bytes(*w) ^ word).to_ne_bytes();
+        }
+        // The tail starts at a multiple of 8: the key phase is unchanged.
+        apply_mask_bytes(tail, key);
         return;
     }
     // Eight copies of the key make one 32-byte block; LLVM turns the fixed-size loop
