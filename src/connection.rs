@@ -721,6 +721,7 @@ impl Connection {
     /// The next event, or `None` when there is nothing to report. Answers that wait
     /// behind earlier events (see the type's documentation) are queued for output
     /// here, when their turn comes.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = loop {
             if self.events.is_empty() && (!self.pending_input.is_empty() || self.eof_pending) {

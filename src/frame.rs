@@ -134,6 +134,7 @@ pub enum Decode {
 ///
 /// Non-minimal length encodings are accepted: §5.2 binds the sender to the minimal
 /// form, and refusing a frame for it would protect nothing.
+#[inline]
 pub fn decode_header(buf: &[u8]) -> Result<Decode, ProtocolError> {
     let [b0, b1, ..] = *buf else {
         return Ok(Decode::Incomplete(2));
@@ -333,6 +334,7 @@ impl FrameReader {
     /// with an empty payload yields its header and then one empty, `last` payload
     /// piece, so every frame ends with exactly one piece that has `last` set.
     /// After an error the reader must not be used again.
+    #[inline]
     pub fn read<'a>(&mut self, input: &mut &'a [u8]) -> Result<Option<Chunk<'a>>, ProtocolError> {
         if let Some(frame) = &mut self.current {
             let remaining = frame.len - frame.done;

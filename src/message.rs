@@ -327,6 +327,7 @@ impl Assembler {
     /// Takes a payload piece of the current data frame. Text is validated as it
     /// arrives, so invalid UTF-8 fails the connection at the first bad byte, and a text
     /// message may not end inside a code point (§8.1).
+    #[inline]
     pub(crate) fn push(
         &mut self,
         piece: &PayloadChunk<'_>,
