@@ -62,13 +62,12 @@ impl ReconnectPolicy {
     /// The delay after `failures` failures in a row, before jitter: `initial_delay ×
     /// multiplier^(failures-1)`, capped at `max_delay`.
     pub fn base_delay(&self, failures: u32) -> Duration {
-        let mut delay = self.initial_delay;
-        for _ in 1..failures {
-            delay = delay.saturating_mul(self.multiplier);
-            if delay >= self.max_delay {
-                break;
-            }
-        }
+        // A power that overflows u32 is far beyond any cap (unless the delay is zero).
+        let delay = match self.multiplier.checked_pow(failures.saturating_sub(1)) {
+            Some(factor) => self.initial_delay.saturating_mul(factor),
+            None if self.initial_delay.is_zero() => Duration::ZERO,
+            None => self.max_delay,
+        };
         delay.min(self.max_delay)
     }
 }
@@ -204,6 +203,24 @@ mod tests {
             ]
         );
         assert_eq!(p.base_delay(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn multipliers_that_never_reach_the_cap_are_computed_not_iterated() {
+        // A loop over `failures` would take billions of steps here.
+        for (multiplier, expected) in [(1, 500), (0, 0)] {
+            let p = ReconnectPolicy {
+                multiplier,
+                ..no_jitter()
+            };
+            assert_eq!(p.base_delay(1), Duration::from_millis(500));
+            assert_eq!(p.base_delay(u32::MAX), Duration::from_millis(expected));
+        }
+        let p = ReconnectPolicy {
+            initial_delay: Duration::ZERO,
+            ..no_jitter()
+        };
+        assert_eq!(p.base_delay(u32::MAX), Duration::ZERO);
     }
 
     #[test]
