@@ -551,6 +551,15 @@ pub enum ClientEvent {
         /// When the next attempt may start, counted from the client's creation.
         retry_in: Option<Duration>,
     },
+    /// A message kept while disconnected that a new connection refused outright
+    /// (larger than [`Config::max_buffered_output`], say). No later connection would
+    /// take it either, so it is handed back here and not retried.
+    Refused {
+        /// The message.
+        message: Message,
+        /// Why the connection refused it.
+        error: Error,
+    },
 }
 
 #[cfg(feature = "getrandom")]
@@ -563,6 +572,8 @@ pub struct ReconnectingClient {
     reconnect: Reconnect,
     ws: Option<WebSocket<TcpStream>>,
     outbox: VecDeque<Message>,
+    /// Events to report before anything else (refused messages).
+    pending: VecDeque<ClientEvent>,
     origin: Instant,
 }
 
@@ -604,6 +615,7 @@ impl ReconnectingClient {
             reconnect: Reconnect::new(policy, crate::OsEntropy::new()),
             ws: None,
             outbox: VecDeque::new(),
+            pending: VecDeque::new(),
             origin: Instant::now(),
         }
     }
@@ -639,6 +651,9 @@ impl ReconnectingClient {
     /// Waits up to `max_wait` for something to happen: connecting when an attempt is
     /// due, or an event on the open connection. `Ok(None)` when nothing happened.
     pub fn poll(&mut self, max_wait: Duration) -> Result<Option<ClientEvent>, Error> {
+        if let Some(event) = self.pending.pop_front() {
+            return Ok(Some(event));
+        }
         let Some(ws) = &mut self.ws else {
             return self.try_connect(max_wait);
         };
@@ -663,14 +678,16 @@ impl ReconnectingClient {
             Ok((mut ws, open)) => {
                 self.reconnect.connected(self.now());
                 while let Some(message) = self.outbox.pop_front() {
-                    if let Err(e) = ws.send(message.clone()) {
-                        // A message refused outright goes back first; one the
-                        // connection took but could not write is recovered from it.
-                        if !matches!(e, Error::Io(_)) {
-                            self.outbox.push_front(message);
+                    match ws.send(message.clone()) {
+                        Ok(()) => {}
+                        // Taken but not written: recovered from the connection.
+                        Err(Error::Io(e)) => {
+                            self.ws = Some(ws);
+                            return Ok(Some(self.lost(Error::Io(e))));
                         }
-                        self.ws = Some(ws);
-                        return Ok(Some(self.lost(e)));
+                        Err(error) => self
+                            .pending
+                            .push_back(ClientEvent::Refused { message, error }),
                     }
                 }
                 self.ws = Some(ws);
@@ -684,18 +701,21 @@ impl ReconnectingClient {
     }
 
     /// The open connection ended: keep what it did not write, schedule the next try.
+    /// What it did not write was sent before anything still in the outbox, so it goes
+    /// first.
     fn lost(&mut self, error: Error) -> ClientEvent {
         if let Some(mut ws) = self.ws.take() {
-            for unsent in ws.connection_mut().take_unsent() {
-                if unsent.first && unsent.last {
-                    self.outbox.push_back(match unsent.kind {
-                        crate::MessageKind::Text => match crate::Text::try_from(unsent.data) {
-                            Ok(t) => Message::Text(t),
-                            Err(_) => continue,
-                        },
-                        crate::MessageKind::Binary => Message::Binary(unsent.data),
-                    });
-                }
+            let unsent = ws.connection_mut().take_unsent();
+            for unsent in unsent.into_iter().rev() {
+                // Only whole messages are sent through this client.
+                let message = match unsent.kind {
+                    crate::MessageKind::Text => match crate::Text::try_from(unsent.data) {
+                        Ok(t) => Message::Text(t),
+                        Err(_) => continue,
+                    },
+                    crate::MessageKind::Binary => Message::Binary(unsent.data),
+                };
+                self.outbox.push_front(message);
             }
         }
         let next = self.reconnect.disconnected(self.now());

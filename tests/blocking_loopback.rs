@@ -185,3 +185,57 @@ fn a_malformed_upgrade_gets_its_http_answer() {
         Error::Handshake(HandshakeError::NotAnUpgrade)
     ));
 }
+
+/// Messages sent while disconnected go out in order on the next connection; one the
+/// connection refuses outright comes back as `Refused` instead of failing every
+/// connection after it.
+#[test]
+fn a_reconnecting_client_sends_its_outbox_in_order_and_hands_back_a_refused_message() {
+    use wsmachine::blocking::{ClientEvent, ReconnectingClient};
+    let (l, url) = listener();
+    let server = thread::spawn(move || {
+        let (stream, _) = l.accept().unwrap();
+        let mut ws =
+            blocking::accept_with(stream, Config::default(), |_| Ok(Accept::new())).unwrap();
+        let mut got = Vec::new();
+        loop {
+            match ws.read() {
+                Ok(m) => got.push(m),
+                Err(Error::Closed(_)) => return got,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    let mut config = Config::default();
+    config.max_buffered_output = 1000;
+    let mut client =
+        ReconnectingClient::new(&url, config, wsmachine::ReconnectPolicy::default()).unwrap();
+    let too_big = Message::from(vec![0u8; 5000]);
+    for message in [
+        Message::from("first"),
+        too_big.clone(),
+        Message::from("second"),
+    ] {
+        client.send(message).unwrap();
+    }
+    let mut events = Vec::new();
+    let started = Instant::now();
+    while events.len() < 2 && started.elapsed() < Duration::from_secs(5) {
+        if let Some(event) = client.poll(Duration::from_millis(100)).unwrap() {
+            events.push(event);
+        }
+    }
+    assert!(matches!(events[0], ClientEvent::Connected(_)), "{events:?}");
+    match &events[1] {
+        ClientEvent::Refused {
+            message,
+            error: Error::Send(wsmachine::SendError::BufferFull { .. }),
+        } => assert_eq!(*message, too_big),
+        other => panic!("{other:?}"),
+    }
+    client.close().unwrap();
+    assert_eq!(
+        server.join().unwrap(),
+        [Message::from("first"), Message::from("second")]
+    );
+}
