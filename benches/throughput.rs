@@ -327,12 +327,13 @@ fn send_fastwebsockets(
             fastwebsockets::OpCode::Binary
         };
         for _ in 0..w.count {
-            // fastwebsockets masks in place, so each frame needs its own copy.
+            // Borrowed: a server sends it as is; a client's masking makes the one copy
+            // it needs (fastwebsockets masks in place).
             let frame = fastwebsockets::Frame::new(
                 true,
                 opcode,
                 None,
-                fastwebsockets::Payload::Owned(payload.to_vec()),
+                fastwebsockets::Payload::Borrowed(payload),
             );
             ws.write_frame(frame).await.unwrap();
         }
