@@ -320,6 +320,18 @@ mod tests {
         (FrameHeader::new(OpCode::Binary, len as u64), payload)
     }
 
+    /// Writes the queue out `step` bytes at a time, as a slow transport would.
+    fn write_in_pieces(q: &mut TxQueue, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while q.buffered() > 0 {
+            let front = q.front();
+            let n = front.len().min(step);
+            out.extend_from_slice(&front[..n]);
+            q.advance(n);
+        }
+        out
+    }
+
     #[test]
     fn advance_across_frames_and_partial_writes() {
         let mut q = TxQueue::default();
@@ -328,13 +340,7 @@ mod tests {
         let (h, p) = data(200);
         q.push(h, p, Some(MessageKind::Binary));
         assert_eq!(q.buffered(), 5 + 204);
-        let mut out = Vec::new();
-        while q.buffered() > 0 {
-            let front = q.front();
-            let n = front.len().min(3);
-            out.extend_from_slice(&front[..n]);
-            q.advance(n);
-        }
+        let out = write_in_pieces(&mut q, 3);
         assert_eq!(out.len(), 209);
         assert_eq!(&out[..5], &[0x82, 3, 7, 7, 7]);
         assert_eq!(&out[5..9], &[0x82, 126, 0, 200]);
@@ -384,13 +390,7 @@ mod tests {
         let mut dst = [&[][..]; 4];
         assert_eq!(q.chunks(&mut dst), 1);
         // Write it out in uneven pieces; frames leave the buffer whole.
-        let mut out = Vec::new();
-        while q.buffered() > 0 {
-            let front = q.front();
-            let n = front.len().min(7);
-            out.extend_from_slice(&front[..n]);
-            q.advance(n);
-        }
+        let out = write_in_pieces(&mut q, 7);
         let expected: Vec<u8> = (0..100u8).flat_map(|i| [0x82, 1, i]).collect();
         assert_eq!(out, expected);
     }

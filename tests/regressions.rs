@@ -5,44 +5,17 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wsmachine::frame::{Frame, FrameDecoder, FrameHeader, OpCode};
-use wsmachine::mask::apply_mask;
+use wsmachine::frame::OpCode;
 use wsmachine::{
-    ClientRequest, CloseCode, Config, Connection, ConnectionError, Event, Negotiated,
-    SeededEntropy, Timestamp,
+    ClientRequest, CloseCode, Config, Connection, ConnectionError, Event, SeededEntropy, Timestamp,
 };
 
-const T0: Timestamp = Timestamp::ZERO;
+mod common;
+use common::{T0, assert_sent_close, drain_events as drain, frames, server_with as server};
 
-/// A frame as a client sends it (masked).
+/// A whole frame as a client sends it (masked).
 fn c2s(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
-    let key = [0x37, 0xfa, 0x21, 0x3d];
-    let mut h = FrameHeader::new(opcode, payload.len() as u64);
-    h.mask = Some(key);
-    let mut out = Vec::new();
-    h.encode_to_vec(&mut out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], key, 0);
-    out
-}
-
-fn server(config: Config) -> Connection {
-    Connection::upgraded_server(config, Negotiated::none(), &[], T0)
-}
-
-fn drain(conn: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| conn.poll_event()).collect()
-}
-
-/// Whole frames in `bytes` (stops at an incomplete tail).
-fn frames(mut bytes: &[u8]) -> Vec<Frame> {
-    let mut d = FrameDecoder::new(u64::MAX);
-    let mut out = Vec::new();
-    while let Some(f) = d.decode(&mut bytes).expect("output must be valid frames") {
-        out.push(f);
-    }
-    out
+    common::c2s(opcode, true, payload)
 }
 
 // ---- the end of the stream behind unpolled events ----
@@ -65,10 +38,7 @@ fn eof_behind_an_unpolled_close_keeps_the_clean_close() {
     );
     let mut out = Vec::new();
     s.transmit_into(&mut out);
-    assert_eq!(
-        frames(&out).last().map(|f| f.header.opcode),
-        Some(OpCode::Close)
-    );
+    assert_sent_close(&out, 1000);
 }
 
 #[test]
@@ -89,10 +59,7 @@ fn eof_behind_an_unpolled_violation_still_sends_1002() {
     );
     let mut out = Vec::new();
     s.transmit_into(&mut out);
-    assert_eq!(
-        frames(&out).last().map(|f| f.header.opcode),
-        Some(OpCode::Close)
-    );
+    assert_sent_close(&out, 1002);
 }
 
 // ---- deadlines during a blocking handshake ----
@@ -242,15 +209,7 @@ fn clean_close_without_a_socket_does_not_deadlock() {
 fn interim_1xx_before_101_is_skipped() {
     let request = ClientRequest::new("example.com", "/");
     let mut c = Connection::client(Config::default(), request, SeededEntropy::new(1), T0).unwrap();
-    let mut out = Vec::new();
-    c.transmit_into(&mut out);
-    let head = String::from_utf8(out).unwrap();
-    let key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap()
-        .trim()
-        .to_string();
+    let key = common::sent_key(&mut c);
     let accept = wsmachine::handshake::accept_key(&key);
     let response = format!(
         "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\

@@ -467,15 +467,7 @@ fn client_reads(request: &ClientRequest, response: impl Fn(&str) -> Vec<u8>) -> 
         )
         .unwrap()
     };
-    let mut probe = make();
-    let mut head = Vec::new();
-    probe.transmit_into(&mut head);
-    let key = std::str::from_utf8(&head)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap()
-        .to_string();
+    let key = sent_key(&mut make());
     let bytes = response(&accept_key(&key));
     feed_at_every_split(&make, &bytes)
 }

@@ -4,6 +4,8 @@
 //! after delivering every message that came before it.
 #![cfg(feature = "proptest")]
 
+mod common;
+
 use proptest::prelude::*;
 use wsmachine::strategies::{Expected, chunks, invalid_stream, script};
 use wsmachine::{Config, Connection, Event, Negotiated, Role, SeededEntropy, Timestamp};
@@ -54,10 +56,9 @@ proptest! {
         // Every ping was answered with a pong carrying its payload.
         let mut out = Vec::new();
         conn.transmit_into(&mut out);
-        let mut decoder = wsmachine::frame::FrameDecoder::new(u64::MAX);
-        let mut input = &out[..];
         let mut pongs = Vec::new();
-        while let Some(f) = decoder.decode(&mut input).unwrap() {
+        for f in common::frames(&out) {
+            prop_assert_eq!(f.header.opcode, wsmachine::frame::OpCode::Pong);
             pongs.push(Expected::Ping(f.payload));
         }
         let pings: Vec<Expected> = s.expected().into_iter().filter(|e| matches!(e, Expected::Ping(_))).collect();
@@ -77,15 +78,7 @@ proptest! {
         // The last frame sent is a close frame with the required code.
         let mut out = Vec::new();
         conn.transmit_into(&mut out);
-        let mut decoder = wsmachine::frame::FrameDecoder::new(u64::MAX);
-        let mut input = &out[..];
-        let mut last = None;
-        while let Some(f) = decoder.decode(&mut input).unwrap() {
-            last = Some(f);
-        }
-        let last = last.expect("a close frame");
-        prop_assert_eq!(last.header.opcode, wsmachine::frame::OpCode::Close);
-        prop_assert_eq!(&last.payload[..2], &labelled.violation.close_code().0.to_be_bytes()[..]);
+        common::assert_sent_close(&out, labelled.violation.close_code().0);
     }
 }
 
@@ -104,13 +97,7 @@ mod handshake_responses {
             Timestamp::ZERO,
         )
         .unwrap();
-        let mut head = Vec::new();
-        conn.transmit_into(&mut head);
-        let key = String::from_utf8(head)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ").map(String::from))
-            .unwrap();
+        let key = crate::common::sent_key(&mut conn);
         (conn, key)
     }
 

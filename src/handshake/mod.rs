@@ -612,24 +612,30 @@ mod tests {
         }
     }
 
+    /// Where a [`HeadReader`] finds the end of `input` fed in two pieces at `split`.
+    fn end_at_split(input: &[u8], split: usize) -> Option<usize> {
+        let mut r = HeadReader::default();
+        match r.push(&input[..split], 100).unwrap() {
+            None => r.push(&input[split..], 100).unwrap(),
+            found => found,
+        }
+    }
+
     #[test]
     fn head_reader_finds_the_end_at_any_split_within_the_limit() {
         let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nFRAMES";
         for split in 0..=head.len() {
-            let mut r = HeadReader::default();
-            let mut end = r.push(&head[..split], 100).unwrap();
-            if end.is_none() {
-                end = r.push(&head[split..], 100).unwrap();
-            }
-            assert_eq!(end, Some(head.len() - 6), "split {split}");
+            assert_eq!(
+                end_at_split(head, split),
+                Some(head.len() - 6),
+                "split {split}"
+            );
         }
         let mut r = HeadReader::default();
-        for b in head.iter() {
-            if let Some(end) = r.push(core::slice::from_ref(b), 100).unwrap() {
-                assert_eq!(end, head.len() - 6);
-                break;
-            }
-        }
+        let byte_by_byte = head
+            .iter()
+            .find_map(|b| r.push(core::slice::from_ref(b), 100).unwrap());
+        assert_eq!(byte_by_byte, Some(head.len() - 6));
         let mut r = HeadReader::default();
         assert_eq!(r.push(&[b'a'; 64], 64), Ok(None));
         assert_eq!(r.push(b"a", 64), Err(HandshakeError::HeadTooLarge));
@@ -646,12 +652,7 @@ mod tests {
         // Found whatever the split.
         let head = b"GET / HTTP/1.1\nHost: h\n\n";
         for split in 0..=head.len() {
-            let mut r = HeadReader::default();
-            let mut end = r.push(&head[..split], 100).unwrap();
-            if end.is_none() {
-                end = r.push(&head[split..], 100).unwrap();
-            }
-            assert_eq!(end, Some(head.len()), "split {split}");
+            assert_eq!(end_at_split(head, split), Some(head.len()), "split {split}");
         }
     }
 

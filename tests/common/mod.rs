@@ -144,9 +144,26 @@ pub fn frames(mut bytes: &[u8]) -> Vec<wsmachine::frame::Frame> {
     out
 }
 
-/// Asserts the output is exactly one close frame with `code` (and returns its reason).
+/// Writes out a client's upgrade request and returns its `Sec-WebSocket-Key`.
+pub fn sent_key(client: &mut Connection) -> String {
+    let mut head = Vec::new();
+    client.transmit_into(&mut head);
+    String::from_utf8(head)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("the request carries a key")
+        .to_string()
+}
+
+/// Asserts the output holds exactly one close frame, last, and that it carries `code`.
 pub fn assert_sent_close(output: &[u8], code: u16) {
     let fs = frames(output);
+    let closes = fs
+        .iter()
+        .filter(|f| f.header.opcode == OpCode::Close)
+        .count();
+    assert_eq!(closes, 1, "close frames sent");
     let last = fs.last().expect("a close frame");
     assert_eq!(last.header.opcode, OpCode::Close);
     assert_eq!(&last.payload[..2], &code.to_be_bytes());
