@@ -1,6 +1,7 @@
 //! An idle OPEN connection holds no heap buffers: after messages have been
 //! delivered and output written, the heap it owns is back to what it owned when
-//! created (nothing for a server; the boxed entropy source for a client).
+//! created (nothing for a server; the boxed entropy source for a client). And a
+//! frame header declaring a huge length costs nothing until its bytes arrive.
 //!
 //! Measured with a counting allocator, in a test binary of its own with a single
 //! test so that nothing else allocates meanwhile.
@@ -93,6 +94,25 @@ fn an_idle_connection_holds_no_heap_buffers() {
         live() - before,
         0,
         "an idle server after its handshake holds heap"
+    );
+    drop(server);
+
+    // A header declaring the largest frame the default limits allow, followed by a
+    // few payload bytes, costs what arrived, never the declared 16 MiB.
+    let before = live();
+    let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T);
+    let declared = Config::default().max_frame_size;
+    let mut h = FrameHeader::new(OpCode::Binary, declared);
+    h.mask = Some([1, 2, 3, 4]);
+    let mut wire = Vec::new();
+    h.encode_to_vec(&mut wire);
+    wire.extend_from_slice(&[0u8; 10]);
+    server.handle_data(T, &wire);
+    assert!(server.poll_event().is_none(), "the frame is not complete");
+    let held = live() - before;
+    assert!(
+        (10..1024).contains(&held),
+        "{held} bytes held for 10 payload bytes of a {declared}-byte frame"
     );
     drop(server);
 
