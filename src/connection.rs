@@ -1207,12 +1207,16 @@ impl Connection {
         Ok(header)
     }
 
+    /// Whether a frame of `frame_len` bytes (header included) fits under the output
+    /// limit now.
+    fn fits(&self, frame_len: usize) -> bool {
+        self.tx.buffered().saturating_add(frame_len) <= self.config.max_buffered_output
+    }
+
     fn check_room(&self, header: &FrameHeader) -> Result<(), SendError> {
-        let frame_len = header.encoded_len() + header.payload_len as usize;
-        let buffered = self.tx.buffered();
-        if buffered.saturating_add(frame_len) > self.config.max_buffered_output {
+        if !self.fits(header.encoded_len() + header.payload_len as usize) {
             return Err(SendError::BufferFull {
-                buffered,
+                buffered: self.tx.buffered(),
                 limit: self.config.max_buffered_output,
             });
         }
@@ -1261,10 +1265,12 @@ impl Connection {
     /// Whether a pong goes into the queue now: under the output limit, or into an
     /// empty queue whatever its size (a pong the limit alone would refuse must still
     /// be sent, §5.5.2).
+    /// A pong fits under the limit, or into an empty queue whatever the limit (so
+    /// that a limit below one pong cannot silence the answers to pings).
     fn pong_fits(&self, payload: &[u8]) -> bool {
-        let len = 2 + payload.len() + if self.role == Role::Client { 4 } else { 0 };
-        let buffered = self.tx.buffered();
-        buffered == 0 || buffered + len <= self.config.max_buffered_output
+        // Control payloads are at most 125 bytes: a 2-byte header, plus a client's key.
+        let header = if self.role == Role::Client { 6 } else { 2 };
+        self.tx.buffered() == 0 || self.fits(header + payload.len())
     }
 
     fn push_pong(&mut self, payload: Bytes) {
