@@ -982,7 +982,6 @@ impl Connection {
             });
             Ok(())
         } else {
-            self.control = None;
             self.assembler.begin_frame(header, &self.config)
         }
     }
@@ -992,14 +991,11 @@ impl Connection {
             // The header check bounds control payloads to 125 bytes.
             let at = usize::from(control.len);
             let end = at + piece.data.len();
-            control.data[at..end].copy_from_slice(piece.data);
-            if let Some(key) = piece.mask {
-                crate::mask::apply_mask(&mut control.data[at..end], key, at);
-            }
+            piece.unmask_to(&mut control.data[at..end]);
             control.len = end as u8;
-            if piece.last {
-                let control = *control;
-                self.control = None;
+            if piece.last
+                && let Some(control) = self.control.take()
+            {
                 self.on_control(&control)?;
             }
             return Ok(());

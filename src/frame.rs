@@ -279,8 +279,18 @@ impl PayloadChunk<'_> {
     pub fn unmask_into(&self, out: &mut BytesMut) {
         let start = out.len();
         out.extend_from_slice(self.data);
+        self.unmask_in_place(&mut out[start..]);
+    }
+
+    /// Copies the unmasked bytes into `out`, which must be exactly as long.
+    pub fn unmask_to(&self, out: &mut [u8]) {
+        out.copy_from_slice(self.data);
+        self.unmask_in_place(out);
+    }
+
+    fn unmask_in_place(&self, copy: &mut [u8]) {
         if let Some(key) = self.mask {
-            apply_mask(&mut out[start..], key, (self.offset & 3) as usize);
+            apply_mask(copy, key, (self.offset & 3) as usize);
         }
     }
 }
