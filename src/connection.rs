@@ -514,13 +514,7 @@ impl Connection {
     fn eof_now(&mut self) {
         self.timers.stop_all();
         if self.life.eof() {
-            self.assembler.discard();
-            self.control = None;
-            self.push_closed(
-                CloseCode::ABNORMAL,
-                String::new(),
-                Some(ConnectionError::Eof),
-            );
+            self.push_failed(CloseCode::ABNORMAL, ConnectionError::Eof);
         }
     }
 
@@ -602,11 +596,7 @@ impl Connection {
         self.timers.stop_all();
         if self.life.fail() {
             let error = HandshakeError::RejectedByApplication(reject.status());
-            self.push_closed(
-                CloseCode::ABNORMAL,
-                String::new(),
-                Some(ConnectionError::Handshake(error)),
-            );
+            self.push_failed(CloseCode::ABNORMAL, ConnectionError::Handshake(error));
         }
         Ok(())
     }
@@ -946,11 +936,7 @@ impl Connection {
             self.tx.push_http(Bytes::from(bytes));
         }
         if self.life.fail() {
-            self.push_closed(
-                CloseCode::ABNORMAL,
-                String::new(),
-                Some(ConnectionError::Handshake(error)),
-            );
+            self.push_failed(CloseCode::ABNORMAL, ConnectionError::Handshake(error));
         }
     }
 
@@ -1097,9 +1083,7 @@ impl Connection {
         };
         self.timers.stop_all();
         if self.life.fail() {
-            self.assembler.discard();
-            self.control = None;
-            self.push_closed(code, String::new(), Some(ConnectionError::Protocol(error)));
+            self.push_failed(code, ConnectionError::Protocol(error));
         }
     }
 
@@ -1156,15 +1140,17 @@ impl Connection {
         self.opening = None;
         self.timers.stop_all();
         if self.life.fail() {
-            self.assembler.discard();
-            self.control = None;
-            self.push_closed(
-                CloseCode::ABNORMAL,
-                String::new(),
-                Some(ConnectionError::Timeout(timeout)),
-            );
+            self.push_failed(CloseCode::ABNORMAL, ConnectionError::Timeout(timeout));
         }
         self.life.stop_waiting();
+    }
+
+    /// Reports the end of a connection that did not close cleanly; a message being
+    /// received is dropped.
+    fn push_failed(&mut self, code: CloseCode, error: ConnectionError) {
+        self.assembler.discard();
+        self.control = None;
+        self.push_closed(code, String::new(), Some(error));
     }
 
     fn push_closed(&mut self, code: CloseCode, reason: String, error: Option<ConnectionError>) {
