@@ -121,6 +121,9 @@ pub struct WebSocket<S> {
     buf: Box<[u8]>,
     /// The transport was closed (or given up on).
     finished: bool,
+    /// The read timeout last set on `socket` (`None`: not set by us yet), so that an
+    /// unchanged one costs no system call.
+    read_timeout: Option<Option<Duration>>,
 }
 
 impl<S: Read + Write> core::fmt::Debug for WebSocket<S> {
@@ -256,6 +259,7 @@ impl<S: Read + Write> WebSocket<S> {
             origin,
             buf: vec_box(READ_BUFFER),
             finished: false,
+            read_timeout: None,
         }
     }
 
@@ -264,6 +268,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// the socket down properly.
     pub fn with_socket(mut self, socket: TcpStream) -> WebSocket<S> {
         self.socket = Some(socket);
+        self.read_timeout = None;
         self
     }
 
@@ -386,6 +391,9 @@ impl<S: Read + Write> WebSocket<S> {
     /// Writes out everything the connection has queued, retrying partial and
     /// interrupted writes. On a write error the bytes stay queued.
     pub fn flush(&mut self) -> Result<(), Error> {
+        if self.conn.buffered_amount() == 0 {
+            return Ok(());
+        }
         while self.conn.buffered_amount() > 0 {
             let result = {
                 let mut slices: [&[u8]; 64] = [&[]; 64];
@@ -427,16 +435,15 @@ impl<S: Read + Write> WebSocket<S> {
             if until.is_some_and(|u| u <= now) {
                 return Ok(None);
             }
-            let deadline = match (self.conn.poll_timeout(), until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if let Some(d) = self.conn.poll_timeout()
-                && d <= now
-            {
+            let timer = self.conn.poll_timeout();
+            if timer.is_some_and(|d| d <= now) {
                 self.conn.handle_timeout(now);
                 continue;
             }
+            let deadline = match (timer, until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             self.set_read_timeout(deadline.map(|d| d.saturating_duration_since(now)))?;
             match self.stream.read(&mut self.buf) {
                 Ok(0) => self.conn.handle_eof(self.now()),
@@ -460,11 +467,14 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         if let Some(socket) = &self.socket {
             // A zero timeout means "block forever" to the OS: use the smallest one.
             let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
-            socket.set_read_timeout(timeout)?;
+            if self.read_timeout != Some(timeout) {
+                socket.set_read_timeout(timeout)?;
+                self.read_timeout = Some(timeout);
+            }
         }
         Ok(())
     }
