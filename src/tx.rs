@@ -114,8 +114,7 @@ impl TxQueue {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let len = head_len + payload.len();
-        let copy = payload.len() <= COALESCE_MAX || (header.mask.is_some() && !payload.is_unique());
-        if copy {
+        if payload.len() <= COALESCE_MAX {
             if self.tail.capacity() - self.tail.len() < len {
                 if self.tail.is_empty() {
                     self.tail = BytesMut::with_capacity(len.max(TAIL_CHUNK));
@@ -300,8 +299,8 @@ impl TxQueue {
     }
 }
 
-/// XORs the payload with the key, in place when the buffer is not shared, else in a
-/// copy.
+/// Masks a large payload: in place when the caller's buffer is not shared, else in
+/// a copy of its own (never the tail, which would grow to hold it).
 fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
     let mut owned = match payload.try_into_mut() {
         Ok(owned) => owned,
@@ -377,6 +376,28 @@ mod tests {
         assert_eq!(q.chunks(&mut dst), 2);
         assert_eq!(dst[1].as_ptr(), ptr);
         assert_eq!(&dst[1][..5], &[1, 2, 3, 4, 1]);
+    }
+
+    #[test]
+    fn a_shared_large_payload_is_masked_in_a_copy_of_its_own() {
+        let mut q = TxQueue::default();
+        let (h, p) = data(3);
+        q.push(h, p, Some(MessageKind::Binary));
+        let payload = Bytes::from(alloc::vec![0u8; 4096]);
+        let kept = payload.clone(); // the caller still holds it: shared
+        let mut h = FrameHeader::new(OpCode::Binary, 4096);
+        h.mask = Some([1, 2, 3, 4]);
+        q.push(h, payload, Some(MessageKind::Binary));
+        assert!(
+            kept.iter().all(|&b| b == 0),
+            "the caller's bytes are not touched"
+        );
+        let mut dst = [&[][..]; 4];
+        // The small frame, then the large frame's header and its masked copy apart.
+        assert_eq!(q.chunks(&mut dst), 3);
+        assert_eq!(dst[0].len(), 5);
+        assert_ne!(dst[2].as_ptr(), kept.as_ptr());
+        assert_eq!(&dst[2][..5], &[1, 2, 3, 4, 1]);
     }
 
     #[test]
