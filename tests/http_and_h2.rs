@@ -196,6 +196,35 @@ mod http_crate {
         assert_eq!(&response.body()[..], b"later");
     }
 
+    /// Every field the request carries reaches the http::Request, however many.
+    #[test]
+    fn to_http_carries_every_field_however_many() {
+        let mut offer = ClientRequest::from_url("ws://h/").unwrap().protocol("v1");
+        for i in 0..100 {
+            offer = offer.header(format!("x-field-{i}"), i.to_string());
+        }
+        let req = offer.to_http("dGhlIHNhbXBsZSBub25jZQ==").unwrap();
+        assert_eq!(req.headers().len(), 6 + 100);
+        assert_eq!(req.headers()["sec-websocket-protocol"], "v1");
+        assert_eq!(req.headers()["x-field-99"], "99");
+        let encoded = String::from_utf8(offer.encode("dGhlIHNhbXBsZSBub25jZQ==").unwrap()).unwrap();
+        let names: Vec<String> = encoded
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(|l| l.split(':').next().unwrap().to_ascii_lowercase())
+            .collect();
+        let from_http: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
+        let mut sorted_names = names.clone();
+        sorted_names.sort();
+        let mut sorted_http = from_http.clone();
+        sorted_http.sort();
+        assert_eq!(
+            sorted_names, sorted_http,
+            "the same fields as the HTTP/1.1 request"
+        );
+    }
+
     /// Client request → http::Request → server checks → http::Response → client
     /// checks, then upgraded connections with leftover bytes.
     #[test]

@@ -21,8 +21,7 @@ use bytes::Bytes;
 
 use super::server::protocols_are_tokens;
 use super::{
-    Extension, HandshakeError, Headers, HttpResponse, VERSION, accept_key, check_field,
-    parse_error, write_header,
+    Extension, HandshakeError, Headers, HttpResponse, VERSION, accept_key, check_field, parse_error,
 };
 
 /// A client's upgrade request, built from a URL or from parts.
@@ -243,35 +242,48 @@ impl ClientRequest {
 
     /// The request head with the given `Sec-WebSocket-Key` (§4.1).
     pub fn encode(&self, key: &str) -> Result<Vec<u8>, HandshakeError> {
-        self.check()?;
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", self.target).as_bytes());
-        write_header(&mut out, "Host", self.host_header().as_bytes());
-        write_header(&mut out, "Upgrade", b"websocket");
-        write_header(&mut out, "Connection", b"Upgrade");
-        write_header(&mut out, "Sec-WebSocket-Key", key.as_bytes());
-        write_header(&mut out, "Sec-WebSocket-Version", VERSION.as_bytes());
+        self.upgrade_fields(key)?.write_to(&mut out);
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+
+    /// The header fields of the HTTP/1.1 upgrade request, in order (§4.1): Host,
+    /// Upgrade, Connection and the key, then [`negotiation_fields`](Self::negotiation_fields).
+    pub(crate) fn upgrade_fields(&self, key: &str) -> Result<Headers, HandshakeError> {
+        self.check()?;
+        let mut fields = Headers::new();
+        fields.push("Host", self.host_header());
+        fields.push("Upgrade", "websocket");
+        fields.push("Connection", "Upgrade");
+        fields.push("Sec-WebSocket-Key", key);
+        for (name, value) in self.negotiation_fields().iter() {
+            fields.push(name, value);
+        }
+        Ok(fields)
+    }
+
+    /// The fields any WebSocket opening request carries, over HTTP/1.1 or HTTP/2:
+    /// the version, Origin, offered subprotocols and extensions, then the caller's
+    /// own header fields.
+    pub(crate) fn negotiation_fields(&self) -> Headers {
+        let mut fields = Headers::new();
+        fields.push("Sec-WebSocket-Version", VERSION);
         if let Some(origin) = &self.origin {
-            write_header(&mut out, "Origin", origin.as_bytes());
+            fields.push("Origin", origin.as_str());
         }
         if !self.protocols.is_empty() {
-            write_header(
-                &mut out,
-                "Sec-WebSocket-Protocol",
-                self.protocols.join(", ").as_bytes(),
-            );
+            fields.push("Sec-WebSocket-Protocol", self.protocols.join(", "));
         }
         if !self.extensions.is_empty() {
             let list: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
-            write_header(
-                &mut out,
-                "Sec-WebSocket-Extensions",
-                list.join(", ").as_bytes(),
-            );
+            fields.push("Sec-WebSocket-Extensions", list.join(", "));
         }
-        self.headers.write_to(&mut out);
-        out.extend_from_slice(b"\r\n");
-        Ok(out)
+        for (name, value) in self.headers.iter() {
+            fields.push(name, value);
+        }
+        fields
     }
 
     /// Checks a 101 response's header fields against this request and `key` (§4.1,

@@ -28,14 +28,14 @@
 //! assert_eq!(protocol.as_deref(), Some("chat"));
 //! ```
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
 
 use super::client::ClientRequest;
 use super::server::{Accept, Request};
-use super::{Extension, HandshakeError, Headers, HttpResponse, VERSION};
+use super::{Extension, HandshakeError, Headers, HttpResponse};
 
 /// What an HTTP/2 client sends to open a WebSocket (RFC 8441 §4, §5): the
 /// pseudo-headers and the regular header fields.
@@ -58,23 +58,9 @@ pub struct Connect {
 /// The extended CONNECT request for `request` (RFC 8441 §5).
 pub fn connect_request(request: &ClientRequest) -> Result<Connect, HandshakeError> {
     request.check()?;
+    // HTTP/2 field names are lowercase (RFC 9113 §8.2.1).
     let mut headers = Headers::new();
-    headers.push("sec-websocket-version", VERSION);
-    if let Some(origin) = request.origin_value() {
-        headers.push("origin", origin);
-    }
-    if !request.protocols().is_empty() {
-        headers.push("sec-websocket-protocol", request.protocols().join(", "));
-    }
-    if !request.extensions().is_empty() {
-        let list: Vec<String> = request
-            .extensions()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        headers.push("sec-websocket-extensions", list.join(", "));
-    }
-    for (name, value) in request.headers().iter() {
+    for (name, value) in request.negotiation_fields().iter() {
         headers.push(name.to_ascii_lowercase(), value);
     }
     Ok(Connect {

@@ -120,20 +120,13 @@ impl ClientRequest {
     /// The upgrade request as an `http::Request`, with this `Sec-WebSocket-Key`
     /// (make one with [`generate_key`](super::generate_key)).
     pub fn to_http(&self, key: &str) -> Result<http::Request<()>, HandshakeError> {
-        let head = self.encode(key)?;
-        let mut storage = [httparse::EMPTY_HEADER; 64];
-        let mut parsed = httparse::Request::new(&mut storage);
-        // Our own encoding always parses; anything else is a bug surfaced as an error.
-        if !matches!(parsed.parse(&head), Ok(httparse::Status::Complete(_))) {
-            return Err(HandshakeError::Malformed);
-        }
+        let fields = self.upgrade_fields(key)?;
         let mut request = http::Request::new(());
         *request.uri_mut() = self
             .target()
             .parse()
             .map_err(|_| HandshakeError::Url("target is not a valid URI"))?;
-        let headers: Headers = parsed.headers.iter().map(|h| (h.name, h.value)).collect();
-        to_header_map(&headers, request.headers_mut())?;
+        to_header_map(&fields, request.headers_mut())?;
         Ok(request)
     }
 
