@@ -5,6 +5,9 @@
 //! receives them, without going through this crate's [`Connection`](crate::Connection):
 //! frames are encoded here from their definition (§5.2), so an implementation under
 //! test, this crate included, is checked against the RFC rather than against itself.
+//! (The bytes of a header and the masking come from [`FrameHeader`]
+//! and [`apply_mask`], whose unit tests check them against
+//! the RFC's own examples in §5.7.)
 //!
 //! - [`frame`]: one valid frame as an endpoint of a given role sends it;
 //! - [`script`]: a valid sequence of messages (whole or fragmented at random points)

@@ -1,12 +1,15 @@
 //! Test vectors: byte streams with the events and answer frames RFC 6455 requires,
-//! generated from the exported strategies with fixed seeds, each one checked against
-//! the strategies' own model (which does not use `Connection`) before it is written.
+//! generated from the exported strategies with fixed seeds, plus the examples of
+//! RFC 6455 §5.7; each one is checked before it is written against the strategies'
+//! own model (which does not use `Connection`) or, for the RFC examples, against
+//! what the RFC says they carry.
 //! Shared by `examples/gen_vectors.rs` (writes `tests/vectors/`) and
 //! `tests/vectors.rs` (checks the committed files are what this produces).
 
-use wsmachine::Role;
 use wsmachine::oracle::{self, Options, OracleEvent, json_string};
+use wsmachine::strategies::Expected;
 use wsmachine::strategies::{self, Labelled, Script};
+use wsmachine::{Bytes, CloseCode, Message, Role};
 
 /// Inputs longer than this are skipped, to keep the files small.
 const MAX_INPUT: usize = 1024;
@@ -97,29 +100,59 @@ fn rfc_examples(role: Role) -> Vec<Vector> {
     fragmented.extend([0x80, 0x02, 0x6c, 0x6f]);
     let mut binary_256 = vec![0x82, 0x7e, 0x01, 0x00];
     binary_256.extend((0..=255u8).collect::<Vec<_>>());
-    let examples: Vec<(&str, Vec<u8>)> = match role {
+    // What RFC 6455 says each one must produce, written out here rather than taken
+    // from the oracle (§5.7 gives the payloads; §5.1 the 1002 for wrong masking).
+    let text = |s: &str| Expected::Message(Message::from(s));
+    let protocol_error = Expected::Close(CloseCode::PROTOCOL_ERROR);
+    let hello_bytes = Bytes::from_static(b"Hello");
+    let examples: Vec<(&str, Vec<u8>, Vec<Expected>)> = match role {
         // What a server receives is masked; an unmasked frame is a violation there.
         Role::Server => vec![
-            ("rfc-5.7-masked-hello", hello_masked),
-            ("rfc-5.7-masked-pong", pong_masked),
-            ("rfc-5.7-unmasked-hello-is-1002", hello),
+            ("rfc-5.7-masked-hello", hello_masked, vec![text("Hello")]),
+            (
+                "rfc-5.7-masked-pong",
+                pong_masked,
+                vec![Expected::Pong(hello_bytes.clone())],
+            ),
+            (
+                "rfc-5.7-unmasked-hello-is-1002",
+                hello,
+                vec![protocol_error.clone()],
+            ),
         ],
         Role::Client => vec![
-            ("rfc-5.7-unmasked-hello", hello),
-            ("rfc-5.7-fragmented-hel-lo", fragmented),
-            ("rfc-5.7-unmasked-ping", ping),
-            ("rfc-5.7-binary-256", binary_256),
-            ("rfc-5.7-masked-pong-is-1002", pong_masked),
+            ("rfc-5.7-unmasked-hello", hello, vec![text("Hello")]),
+            ("rfc-5.7-fragmented-hel-lo", fragmented, vec![text("Hello")]),
+            (
+                "rfc-5.7-unmasked-ping",
+                ping,
+                vec![Expected::Ping(hello_bytes)],
+            ),
+            (
+                "rfc-5.7-binary-256",
+                binary_256,
+                vec![Expected::Message(Message::Binary((0..=255u8).collect()))],
+            ),
+            (
+                "rfc-5.7-masked-pong-is-1002",
+                pong_masked,
+                vec![protocol_error],
+            ),
         ],
     };
     examples
         .into_iter()
-        .map(|(name, input)| Vector {
-            name: format!("{}-{name}", role_name(role)),
-            role,
-            handshake: false,
-            input,
-            violation: None,
+        .map(|(name, input, expected)| {
+            if let Err(e) = strategies::check_against_oracle(role, &input, &expected) {
+                panic!("oracle and RFC 6455 disagree on {name}: {e}");
+            }
+            Vector {
+                name: format!("{}-{name}", role_name(role)),
+                role,
+                handshake: false,
+                input,
+                violation: None,
+            }
         })
         .collect()
 }

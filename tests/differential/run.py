@@ -4,8 +4,10 @@ with the events RFC 6455 requires, fed to Python's wsproto and websockets (their
 sans-I/O protocols, OPEN state), comparing messages, pings, pongs and the close code.
 
 Every disagreement is put in a class. Known classes carry the RFC section that decides
-who is right; a disagreement in no known class fails the run, as does any class that
-involves wsmachine being wrong.
+who is right; a disagreement in no known class fails the run. The expected events come
+from the strategies' model, which the test suite checks against wsmachine
+(tests/strategies_agree.rs), so a class where wsmachine were wrong would show up there
+first.
 
 Usage: gen_streams | run.py [--min N] [--report FILE]
 """
