@@ -69,6 +69,14 @@ fuzz_target!(|r: Response| {
                 _ => None,
             });
             let closed = closed.expect("a Closed event");
+            let opened = matches!(events.first(), Some(Event::Open(_)));
+            match &closed.error {
+                Some(ConnectionError::Handshake(_)) => assert!(!opened, "{events:?}"),
+                Some(ConnectionError::Eof) => assert!(r.eof, "{events:?}"),
+                // Anything else ended the connection after OPEN: frame bytes followed
+                // the 101 in the same input.
+                _ => assert!(opened && r.status == 101, "{events:?}"),
+            }
             if let Some(ConnectionError::Handshake(HandshakeError::Rejected(resp))) = &closed.error
             {
                 assert_ne!(resp.status, 101);

@@ -4,7 +4,6 @@
 use arbitrary::Arbitrary;
 use core::time::Duration;
 use wsmachine::frame::{Frame, FrameDecoder, OpCode};
-use wsmachine::mask::apply_mask;
 use wsmachine::{
     CloseCode, Config, Connection, Event, MessageKind, Negotiated, Role, SeededEntropy, SendError,
     State, Timestamp, TransportAction,
@@ -281,9 +280,4 @@ pub fn peer_frame(mut frame: Frame, fix: bool, receiver: Role) -> Vec<u8> {
     let mut out = Vec::new();
     frame.encode(&mut out);
     out
-}
-
-/// Unmasks in place (for targets that build frames by hand).
-pub fn unmask(data: &mut [u8], key: [u8; 4]) {
-    apply_mask(data, key, 0);
 }
