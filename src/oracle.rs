@@ -120,7 +120,9 @@ impl OracleEvent {
 /// What the oracle found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    /// The events, in order; the last is always [`OracleEvent::Close`].
+    /// The events, in order; the last is [`OracleEvent::Close`]. (Empty only if the
+    /// fixed client request of handshake mode could not be built, which a valid
+    /// request and a seeded entropy source rule out.)
     pub events: Vec<OracleEvent>,
     /// The bytes the endpoint sends in answer (handshake response, pongs, close).
     /// A client masks with keys from `SeededEntropy::new(0)`.

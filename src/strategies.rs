@@ -22,14 +22,19 @@
 //! ```
 //! use proptest::prelude::*;
 //! use proptest::test_runner::TestRunner;
-//! use wsmachine::strategies::{script, Expected};
+//! use wsmachine::frame::FrameDecoder;
+//! use wsmachine::strategies::script;
 //! use wsmachine::Role;
 //!
-//! // Every message a client sends is a well-formed sequence of masked frames.
+//! // What a client sends is a sequence of whole frames, every one masked (§5.1).
 //! let mut runner = TestRunner::default();
 //! runner.run(&script(), |s| {
 //!     let bytes = s.encode(Role::Client, 7);
-//!     prop_assert!(bytes.len() >= s.expected().len() * 6);
+//!     let (mut input, mut decoder) = (&bytes[..], FrameDecoder::new(u64::MAX));
+//!     while let Some(frame) = decoder.decode(&mut input).unwrap() {
+//!         prop_assert!(frame.header.mask.is_some());
+//!     }
+//!     prop_assert!(input.is_empty());
 //!     Ok(())
 //! }).unwrap();
 //! ```
