@@ -5,81 +5,28 @@
 //! 2. Any byte stream fed to a server never panics, ends OPEN or CLOSED with at most
 //!    one `Closed` event as the last event, answers with valid frames only, and gives
 //!    the same outcome under any chunking.
+#![cfg(feature = "proptest")]
 
 mod common;
 use common::*;
 use proptest::prelude::*;
 use wsmachine::frame::OpCode;
-use wsmachine::{Connection, Event, Message, MessageKind, State, Text};
+use wsmachine::strategies::{Expected, Script, Step, script};
+use wsmachine::{Connection, Event, MessageKind, State};
 
-#[derive(Clone, Debug)]
-enum Item {
-    Whole(Message),
-    Streamed {
-        message: Message,
-        cuts: Vec<usize>,
-        ping_after_piece: Option<(usize, Vec<u8>)>,
-    },
-    Ping(Vec<u8>),
-}
-
-fn payload() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        4 => proptest::collection::vec(any::<u8>(), 0..200),
-        1 => Just(Vec::new()),
-        1 => (126usize..70_000).prop_map(|n| (0..n).map(|i| (i * 31 % 251) as u8).collect()),
-    ]
-}
-
-fn message() -> impl Strategy<Value = Message> {
-    prop_oneof![
-        payload().prop_map(|p| Message::Binary(p.into())),
-        ".{0,60}".prop_map(|s: String| Message::Text(Text::from(s))),
-        // Multi-byte text long enough to need the 16-bit length.
-        "[κόσμε𝄞€a]{40,200}".prop_map(|s: String| Message::Text(Text::from(s))),
-    ]
-}
-
-fn item() -> impl Strategy<Value = Item> {
-    prop_oneof![
-        3 => message().prop_map(Item::Whole),
-        2 => (
-            message(),
-            proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
-            proptest::option::of((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 0..126))),
-        )
-            .prop_map(|(message, cuts, ping)| {
-                let len = message.len();
-                let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(len + 1)).collect();
-                cuts.sort_unstable();
-                let pieces = cuts.len() + 1;
-                Item::Streamed {
-                    message,
-                    cuts,
-                    ping_after_piece: ping.map(|(i, p)| (i.index(pieces), p)),
-                }
-            }),
-        1 => proptest::collection::vec(any::<u8>(), 0..126).prop_map(Item::Ping),
-    ]
-}
-
-/// Queues the items on `sender`; returns the events the receiver must see.
-fn send_all(sender: &mut Connection, items: &[Item]) -> Vec<Event> {
-    let mut expected = Vec::new();
-    for item in items {
-        match item {
-            Item::Whole(m) => {
-                sender.send(m.clone()).unwrap();
-                expected.push(Event::Message(m.clone()));
-            }
-            Item::Ping(p) => {
-                sender.ping(T0, p.clone()).unwrap();
-                expected.push(Event::Ping(p.clone().into()));
-            }
-            Item::Streamed {
+/// Sends the script's steps through `sender`'s own API (whole messages, streamed
+/// fragments, pings and pongs); returns the events the receiver must report, which
+/// the strategies' model gives.
+fn send_all(sender: &mut Connection, script: &Script) -> Vec<Event> {
+    for step in &script.steps {
+        match step {
+            Step::Whole(m) => sender.send(m.clone()).unwrap(),
+            Step::Ping(p) => sender.ping(T0, p.clone()).unwrap(),
+            Step::Pong(p) => sender.pong(p.clone()).unwrap(),
+            Step::Fragmented {
                 message,
                 cuts,
-                ping_after_piece,
+                pings_after,
             } => {
                 let bytes = message.as_bytes();
                 let bounds: Vec<usize> = std::iter::once(0)
@@ -89,22 +36,26 @@ fn send_all(sender: &mut Connection, items: &[Item]) -> Vec<Event> {
                 let pieces = bounds.len() - 1;
                 for i in 0..pieces {
                     let piece = bytes[bounds[i]..bounds[i + 1]].to_vec();
-                    let last = i + 1 == pieces;
-                    sender.send_fragment(message.kind(), piece, last).unwrap();
-                    if last {
-                        expected.push(Event::Message(message.clone()));
-                    }
-                    if let Some((at, p)) = ping_after_piece
-                        && *at == i
-                    {
+                    sender
+                        .send_fragment(message.kind(), piece, i + 1 == pieces)
+                        .unwrap();
+                    for (_, p) in pings_after.iter().filter(|(at, _)| *at == i) {
                         sender.ping(T0, p.clone()).unwrap();
-                        expected.push(Event::Ping(p.clone().into()));
                     }
                 }
             }
         }
     }
-    expected
+    script
+        .expected()
+        .into_iter()
+        .map(|e| match e {
+            Expected::Message(m) => Event::Message(m),
+            Expected::Ping(p) => Event::Ping(p),
+            Expected::Pong(p) => Event::Pong(p),
+            Expected::Close(c) => panic!("a valid script does not close ({c:?})"),
+        })
+        .collect()
 }
 
 fn feed_in_chunks(receiver: &mut Connection, bytes: &[u8], sizes: &[usize]) {
@@ -123,7 +74,7 @@ proptest! {
 
     #[test]
     fn messages_arrive_identical_and_in_order(
-        items in proptest::collection::vec(item(), 0..12),
+        script in script(),
         sizes in proptest::collection::vec(1usize..3000, 1..8),
         from_client in any::<bool>(),
     ) {
@@ -132,19 +83,25 @@ proptest! {
         } else {
             (server(), client())
         };
-        let expected = send_all(&mut sender, &items);
+        let expected = send_all(&mut sender, &script);
         let mut wire = Vec::new();
         sender.transmit_into(&mut wire);
         feed_in_chunks(&mut receiver, &wire, &sizes);
         let got = drain_events(&mut receiver);
+        // Every ping is answered with a pong of the same payload, in order.
+        let pings: Vec<_> = expected.iter().filter_map(|e| match e {
+            Event::Ping(p) => Some(p.clone()),
+            _ => None,
+        }).collect();
         prop_assert_eq!(got, expected);
         prop_assert_eq!(receiver.state(), State::Open);
-        // Every ping was answered with a pong of the same payload.
-        let pings = items.iter().filter(|i| matches!(i, Item::Ping(_) | Item::Streamed { ping_after_piece: Some(_), .. })).count();
         let mut answer = Vec::new();
         receiver.transmit_into(&mut answer);
         sender.handle_data(T0, &answer);
-        let pongs = drain_events(&mut sender).into_iter().filter(|e| matches!(e, Event::Pong(_))).count();
+        let pongs: Vec<_> = drain_events(&mut sender).into_iter().map(|e| match e {
+            Event::Pong(p) => p,
+            other => panic!("{other:?}"),
+        }).collect();
         prop_assert_eq!(pongs, pings);
     }
 }
