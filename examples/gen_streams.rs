@@ -33,11 +33,7 @@ fn main() {
     let mut round = 0;
     while written < count {
         for role in [Role::Server, Role::Client] {
-            let sender = if role == Role::Server {
-                Role::Client
-            } else {
-                Role::Server
-            };
+            let sender = role.peer();
             let batch = 50;
             for (i, s) in strategies::sample(strategies::script(), seed * 1000 + round, batch)
                 .into_iter()

@@ -36,6 +36,16 @@ pub enum Role {
     Server,
 }
 
+impl Role {
+    /// The other end's role.
+    pub const fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+}
+
 /// What the opening handshake settled.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]

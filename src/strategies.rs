@@ -463,10 +463,7 @@ pub struct Labelled {
 /// An invalid stream for an endpoint in role `receiver`: a random valid prefix (whose
 /// messages must be delivered), one violation of a random class, then junk.
 pub fn invalid_stream(receiver: Role) -> impl Strategy<Value = Labelled> {
-    let sender = match receiver {
-        Role::Client => Role::Server,
-        Role::Server => Role::Client,
-    };
+    let sender = receiver.peer();
     (
         script(),
         proptest::sample::select(&Violation::ALL[..]),

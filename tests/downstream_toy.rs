@@ -190,7 +190,7 @@ proptest! {
 
     #[test]
     fn toy_receives_valid_scripts((s, receiver, seed) in (script(), role(), any::<u64>())) {
-        let sender = if receiver == Role::Server { Role::Client } else { Role::Server };
+        let sender = receiver.peer();
         let bytes = s.encode(sender, seed);
         let mut toy = ToyReceiver::new(receiver);
         for chunk in bytes.chunks(7) {

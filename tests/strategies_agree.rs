@@ -44,7 +44,7 @@ proptest! {
 
     #[test]
     fn valid_scripts((s, pieces, role) in (script(), role(), any::<u64>()).prop_flat_map(|(s, role, seed)| {
-        let sender = if role == Role::Server { Role::Client } else { Role::Server };
+        let sender = role.peer();
         let bytes = s.encode(sender, seed);
         (Just(s), chunks(bytes), Just(role))
     })) {

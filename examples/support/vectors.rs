@@ -27,7 +27,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
     let mut files = Vec::new();
     for (file, role) in [("server.json", Role::Server), ("client.json", Role::Client)] {
         let mut vectors = rfc_examples(role);
-        let sender = peer(role);
+        let sender = role.peer();
         let scripts = strategies::sample(strategies::script(), seed(role, 1), 400);
         let mut n = 0;
         for (i, script) in scripts.iter().enumerate() {
@@ -70,13 +70,6 @@ pub fn generate() -> Vec<(&'static str, String)> {
 
 fn seed(role: Role, n: u64) -> u64 {
     n * 10 + u64::from(role == Role::Client)
-}
-
-fn peer(role: Role) -> Role {
-    match role {
-        Role::Client => Role::Server,
-        Role::Server => Role::Client,
-    }
 }
 
 fn role_name(role: Role) -> &'static str {
