@@ -9,32 +9,21 @@
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 use counting_alloc::live;
+mod common;
+use common::c2s;
 
 use wsmachine::frame::{FrameHeader, OpCode};
-use wsmachine::mask::apply_mask;
 use wsmachine::{Accept, Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
 
 const T: Timestamp = Timestamp::ZERO;
 
-fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let mut h = FrameHeader::new(opcode, payload.len() as u64);
-    h.fin = fin;
-    h.mask = Some([1, 2, 3, 4]);
-    let mut out = Vec::new();
-    h.encode_to_vec(&mut out);
-    let at = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[at..], [1, 2, 3, 4], 0);
-    out
-}
-
 /// Exchanges a fragmented message, a ping and a large message with `conn` (a server
 /// receiving masked frames), echoing every message, and writes all output.
 fn busy_round(conn: &mut Connection) {
-    let mut input = masked(OpCode::Text, false, b"frag");
-    input.extend(masked(OpCode::Ping, true, b"p"));
-    input.extend(masked(OpCode::Continuation, true, b"mented"));
-    input.extend(masked(OpCode::Binary, true, &vec![7u8; 100_000]));
+    let mut input = c2s(OpCode::Text, false, b"frag");
+    input.extend(c2s(OpCode::Ping, true, b"p"));
+    input.extend(c2s(OpCode::Continuation, true, b"mented"));
+    input.extend(c2s(OpCode::Binary, true, &vec![7u8; 100_000]));
     // Fed in awkward pieces, so partial headers and payloads are kept between calls.
     for piece in input.chunks(777) {
         conn.handle_data(T, piece);
