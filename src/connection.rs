@@ -1041,7 +1041,7 @@ impl Connection {
 
     /// §5.5.2: answer a ping with a pong carrying the same data, unless a close
     /// frame was already sent (nothing follows it on the wire).
-    fn answer_ping(&mut self, payload: &[u8]) {
+    fn answer_ping(&mut self, payload: &Bytes) {
         if self.config.auto_pong && self.life.may_send() {
             self.queue_auto_pong(payload);
         }
@@ -1245,8 +1245,9 @@ impl Connection {
     /// (§5.5.3 lets an endpoint answer only the most recent ping), and goes out once
     /// written output makes room. Bytes already queued are never changed: the caller
     /// may hold a copy it has not reported written yet.
-    fn queue_auto_pong(&mut self, payload: &[u8]) {
-        let payload = Bytes::copy_from_slice(payload);
+    fn queue_auto_pong(&mut self, payload: &Bytes) {
+        // The pong shares the ping's payload with the `Ping` event.
+        let payload = payload.clone();
         if self.pong_fits(&payload) && self.waiting_pong.is_none() {
             self.push_pong(payload);
         } else {
@@ -1257,8 +1258,6 @@ impl Connection {
     /// Whether a pong goes into the queue now: under the output limit, or into an
     /// empty queue whatever its size (a pong the limit alone would refuse must still
     /// be sent, §5.5.2).
-    /// A pong fits under the limit, or into an empty queue whatever the limit (so
-    /// that a limit below one pong cannot silence the answers to pings).
     fn pong_fits(&self, payload: &[u8]) -> bool {
         // Control payloads are at most 125 bytes: a 2-byte header, plus a client's key.
         let header = if self.role == Role::Client { 6 } else { 2 };
