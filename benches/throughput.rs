@@ -187,7 +187,8 @@ fn big_config() -> Config {
 
 fn recv_wsmachine(input: &[u8], count: usize) -> usize {
     let mut conn =
-        Connection::upgraded_server(big_config(), Negotiated::none(), &[], Timestamp::ZERO);
+        Connection::upgraded_server(big_config(), Negotiated::none(), &[], Timestamp::ZERO)
+            .unwrap();
     let (mut got, mut bytes) = (0, 0);
     for read in input.chunks(64 << 10) {
         conn.handle_data(Timestamp::ZERO, read);
@@ -248,8 +249,9 @@ fn send_wsmachine(client: bool, payload: &Bytes, w: &Workload) -> usize {
             &[],
             t,
         )
+        .unwrap()
     } else {
-        Connection::upgraded_server(big_config(), Negotiated::none(), &[], t)
+        Connection::upgraded_server(big_config(), Negotiated::none(), &[], t).unwrap()
     };
     let mut sink = Mem::new(&[]);
     // Text values are built (and validated) once, outside the loop, as an application
@@ -454,7 +456,8 @@ fn main() {
     };
     let before = counting_alloc::live();
     let mut conn =
-        Connection::upgraded_server(Config::default(), Negotiated::none(), &[], Timestamp::ZERO);
+        Connection::upgraded_server(Config::default(), Negotiated::none(), &[], Timestamp::ZERO)
+            .unwrap();
     conn.handle_data(Timestamp::ZERO, &hello);
     drop(conn.poll_event());
     let ours = counting_alloc::live() - before;

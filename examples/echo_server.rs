@@ -6,21 +6,34 @@
 //! ```
 //!
 //! Concurrency: one thread per connection, at most `--max-connections` at once
-//! (default 1024); a connection over the limit is answered `503 Service Unavailable`
-//! and closed. Each thread blocks in the socket read with a timeout taken from the
-//! connection's next deadline, so `--ping-interval` / `--idle-timeout` work without
-//! any timer thread.
+//! (default 1024); a connection over the limit has its request read and answered
+//! `503 Service Unavailable`. Each thread blocks in the socket's read or write with a
+//! timeout taken from the connection's next deadline, so the keepalive, idle and
+//! write timeouts work without any timer thread: a client that stops reading is
+//! dropped like one that stops sending.
+//!
+//! Safe by default: keepalive pings every 30 s (a dead peer is dropped when the pong
+//! does not come), idle connections dropped after 120 s without a message, a
+//! 16 MiB message limit and a matching bound on unwritten output. So one connection
+//! holds at most about 32 MiB, and `--max-connections` bounds the rest.
 
 #[path = "support/args.rs"]
 mod args;
 
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use wsmachine::blocking::{self, Error};
-use wsmachine::{Accept, Config};
+use wsmachine::blocking::{self, Builder, Error};
+use wsmachine::{Accept, Config, Reject};
+
+/// Refusals (503 answers) in progress at once, at most; beyond that a connection over
+/// the limit is closed unanswered.
+const MAX_REFUSALS: usize = 32;
+
+/// How long a refused client has to send its request.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn usage() -> String {
     format!(
@@ -35,25 +48,74 @@ fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&args.addr)?;
     println!("echo server listening on ws://{}", listener.local_addr()?);
     let active = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        if active.load(Ordering::Acquire) >= args.max_connections {
-            refuse(stream);
-            continue;
-        }
-        active.fetch_add(1, Ordering::AcqRel);
-        let (config, counter) = (args.config.clone(), Arc::clone(&active));
-        let spawned = std::thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(move || {
-                serve(stream, config);
-                counter.fetch_sub(1, Ordering::AcqRel);
-            });
-        if spawned.is_err() {
-            active.fetch_sub(1, Ordering::AcqRel);
+    let refusing = Arc::new(AtomicUsize::new(0));
+    let mut backoff = Backoff::default();
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => {
+                backoff.reset();
+                stream
+            }
+            Err(e) => {
+                // Out of descriptors (EMFILE) or memory: retrying at once would spin.
+                // Wait, longer each time, for connections to end and free some.
+                eprintln!("accept failed: {e}");
+                backoff.wait();
+                continue;
+            }
+        };
+        match Slot::take(&active, args.max_connections) {
+            Some(slot) => {
+                let config = args.config.clone();
+                spawn(move || {
+                    let _slot = slot;
+                    serve(stream, config);
+                });
+            }
+            None => match Slot::take(&refusing, MAX_REFUSALS) {
+                Some(slot) => {
+                    let config = args.config.clone();
+                    spawn(move || {
+                        let _slot = slot;
+                        refuse(stream, config);
+                    });
+                }
+                None => drop(stream),
+            },
         }
     }
-    Ok(())
+}
+
+/// A place under a limit, given back when dropped, even if the thread holding it
+/// panics or never starts.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Slot> {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(counter)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Runs `work` on a thread of its own; if no thread can be made, `work` is dropped
+/// (and with it the slot it holds).
+fn spawn(work: impl FnOnce() + Send + 'static) {
+    let spawned = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(work);
+    if let Err(e) = spawned {
+        eprintln!("no thread for a connection: {e}");
+    }
 }
 
 /// Echoes until the connection ends.
@@ -83,10 +145,31 @@ fn serve(stream: TcpStream, config: Config) {
     }
 }
 
-/// Over the connection limit: answer 503 without reading further.
-fn refuse(mut stream: TcpStream) {
-    let _ = stream.write_all(
-        b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\
-          Content-Length: 0\r\n\r\n",
-    );
+/// Over the connection limit: read the request (so that closing does not reset the
+/// connection and destroy the answer), then answer 503 with `Retry-After`.
+fn refuse(stream: TcpStream, mut config: Config) {
+    config.handshake_timeout = Some(REFUSAL_TIMEOUT);
+    config.close_timeout = Some(REFUSAL_TIMEOUT);
+    let Ok(socket) = stream.try_clone() else {
+        return;
+    };
+    let busy = || Reject::new(503).header("Retry-After", "1");
+    let _ = Builder::new(config)
+        .socket(socket)
+        .server(stream, |_| Err(busy()));
+}
+
+/// Exponential backoff for a failing `accept`: 5 ms, doubling up to 1 s.
+#[derive(Default)]
+struct Backoff(Duration);
+
+impl Backoff {
+    fn wait(&mut self) {
+        self.0 = (self.0 * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        std::thread::sleep(self.0);
+    }
+
+    fn reset(&mut self) {
+        self.0 = Duration::ZERO;
+    }
 }

@@ -61,7 +61,7 @@ async fn serve(mut stream: TcpStream, config: Config) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let origin = Instant::now();
     let now = || Timestamp::from_duration(origin.elapsed());
-    let mut conn = Connection::server(config, now());
+    let mut conn = Connection::server(config, now()).unwrap();
     let mut buf = vec![0u8; 16 << 10];
     loop {
         // 1. Events: accept every upgrade request, echo every message.

@@ -10,7 +10,7 @@ use core::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{CloseCode, MAX_REASON_LEN, encode_close_payload, parse_close_payload};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::entropy::Entropy;
 use crate::error::{ConnectionError, ProtocolError, SendError};
 use crate::event::{Closed, Event, Open};
@@ -22,7 +22,7 @@ use crate::message::{Assembled, Assembler, Message, MessageKind, Text};
 use crate::state::{Lifecycle, Phase, State, TransportAction};
 use crate::time::Timestamp;
 use crate::timer::{Timeout, Timer, TimerTable};
-use crate::tx::{TxQueue, Unsent};
+use crate::tx::{TxQueue, Unsent, frame_cost};
 use crate::utf8::Utf8Validator;
 
 /// Which end of the connection this is. Clients mask what they send and expect
@@ -227,6 +227,9 @@ pub struct Connection {
     /// Our most recent ping and when it was sent, to time its pong.
     last_ping: Option<(Bytes, Timestamp)>,
     rtt: Option<Duration>,
+    /// Since when output has waited with nothing written, once a `now` has told (see
+    /// `track_output`).
+    write_since: Option<Timestamp>,
     /// The largest `now` seen.
     now: Timestamp,
 }
@@ -249,7 +252,8 @@ impl Connection {
         phase: Phase,
         entropy: Option<Box<dyn Entropy + Send>>,
         now: Timestamp,
-    ) -> Connection {
+    ) -> Result<Connection, ConfigError> {
+        config.validate()?;
         let mut conn = Connection {
             role,
             config,
@@ -271,6 +275,7 @@ impl Connection {
             pings_sent: 0,
             last_ping: None,
             rtt: None,
+            write_since: None,
             now,
         };
         match phase {
@@ -278,25 +283,26 @@ impl Connection {
                 conn.timers
                     .set_after(Timer::Handshake, now, conn.config.handshake_timeout);
             }
-            _ => conn.on_life(),
+            _ => conn.on_open(),
         }
-        conn
+        Ok(conn)
     }
 
     /// A server connection waiting for the client's upgrade request (§4.2).
     /// A valid request is reported as [`Event::Request`] for the application to
     /// [`accept`](Self::accept) or [`reject`](Self::reject); an invalid one is
     /// answered with the HTTP status its [`HandshakeError`] names, and the connection
-    /// closes.
-    pub fn server(config: Config, now: Timestamp) -> Connection {
-        let mut conn = Connection::new(Role::Server, config, Phase::Connecting, None, now);
+    /// closes. Fails only on a setting out of range ([`Config::validate`]).
+    pub fn server(config: Config, now: Timestamp) -> Result<Connection, ConfigError> {
+        let mut conn = Connection::new(Role::Server, config, Phase::Connecting, None, now)?;
         conn.opening = Some(Box::new(Opening::ServerHead(HeadReader::default())));
-        conn
+        Ok(conn)
     }
 
     /// A client connection that queues its upgrade request (§4.1) with a fresh key
     /// from `entropy`, which also supplies the masking keys. Fails only on what the
-    /// caller supplied (header fields, subprotocol names) or an entropy failure.
+    /// caller supplied (header fields, subprotocol names, a setting out of range:
+    /// [`HandshakeError::InvalidConfig`]) or an entropy failure.
     pub fn client(
         config: Config,
         request: ClientRequest,
@@ -306,8 +312,10 @@ impl Connection {
         let mut entropy: Box<dyn Entropy + Send> = Box::new(entropy);
         let key = generate_key(&mut *entropy).map_err(HandshakeError::Entropy)?;
         let head = request.encode(&key)?;
-        let mut conn = Connection::new(Role::Client, config, Phase::Connecting, Some(entropy), now);
+        let mut conn = Connection::new(Role::Client, config, Phase::Connecting, Some(entropy), now)
+            .map_err(HandshakeError::InvalidConfig)?;
         conn.tx.push_http(Bytes::from(head));
+        conn.track_output(true);
         conn.opening = Some(Box::new(Opening::ClientHead {
             head: HeadReader::default(),
             key,
@@ -320,38 +328,45 @@ impl Connection {
     /// A server connection whose opening handshake was done elsewhere (by an HTTP
     /// server, or over an HTTP/2 stream), in state OPEN. `leftover` holds bytes that
     /// arrived after the upgrade request and are already frame data.
+    ///
+    /// The connection never sees the upgrade request, so it cannot apply the request
+    /// settings ([`Config::origin_policy`]): check the request with
+    /// [`Config::check_request`] before accepting it (the `http` feature's
+    /// [`Request::from_http`](crate::Request) does). Fails only on a setting out of
+    /// range ([`Config::validate`]).
     pub fn upgraded_server(
         config: Config,
         negotiated: Negotiated,
         leftover: &[u8],
         now: Timestamp,
-    ) -> Connection {
-        let mut conn = Connection::new(Role::Server, config, Phase::Open, None, now);
+    ) -> Result<Connection, ConfigError> {
+        let mut conn = Connection::new(Role::Server, config, Phase::Open, None, now)?;
         conn.negotiated = negotiated;
         conn.handle_data(now, leftover);
-        conn
+        Ok(conn)
     }
 
     /// A client connection whose opening handshake was done elsewhere, in state OPEN.
     /// `entropy` supplies masking keys (see [`OsEntropy`](crate::OsEntropy));
-    /// `leftover` holds bytes that arrived after the upgrade response.
+    /// `leftover` holds bytes that arrived after the upgrade response. Fails only on a
+    /// setting out of range ([`Config::validate`]).
     pub fn upgraded_client(
         config: Config,
         negotiated: Negotiated,
         entropy: impl Entropy + Send + 'static,
         leftover: &[u8],
         now: Timestamp,
-    ) -> Connection {
+    ) -> Result<Connection, ConfigError> {
         let mut conn = Connection::new(
             Role::Client,
             config,
             Phase::Open,
             Some(Box::new(entropy)),
             now,
-        );
+        )?;
         conn.negotiated = negotiated;
         conn.handle_data(now, leftover);
-        conn
+        Ok(conn)
     }
 
     // ---- getters -------------------------------------------------------------------
@@ -429,9 +444,10 @@ impl Connection {
             if let Some(frames) = self.read_opening(*opening, data) {
                 self.read_frames(&frames);
             }
-            return;
+        } else {
+            self.read_frames(data);
         }
-        self.read_frames(data);
+        self.track_output(true);
     }
 
     fn reads_frames(&self) -> bool {
@@ -505,9 +521,10 @@ impl Connection {
         if !self.pending_input.is_empty() && self.reads_frames() {
             // After the bytes that arrived before it.
             self.eof_pending = true;
-            return;
+        } else {
+            self.eof_in_order();
         }
-        self.eof_in_order();
+        self.track_output(true);
     }
 
     fn eof_in_order(&mut self) {
@@ -543,6 +560,7 @@ impl Connection {
             self.timers.stop(timer);
             match timer {
                 Timer::Handshake => self.fail_timeout(Timeout::Handshake),
+                Timer::Write => self.write_deadline(),
                 Timer::Idle => self.fail_timeout(Timeout::Idle),
                 Timer::Pong => self.fail_timeout(Timeout::Pong),
                 Timer::Close => {
@@ -557,6 +575,7 @@ impl Connection {
                 Timer::Keepalive => self.keepalive(),
             }
         }
+        self.track_output(true);
     }
 
     // ---- commands ------------------------------------------------------------------
@@ -582,13 +601,14 @@ impl Connection {
             extensions: Vec::new(),
         };
         self.life.opened();
-        self.on_life();
+        self.on_open();
         self.emit(Event::Open(Box::new(Open {
             protocol,
             extensions: Vec::new(),
             headers: Headers::new(),
         })));
         self.read_frames(&early);
+        self.track_output(true);
         Ok(())
     }
 
@@ -608,6 +628,7 @@ impl Connection {
             let error = HandshakeError::RejectedByApplication(reject.status());
             self.push_failed(CloseCode::ABNORMAL, ConnectionError::Handshake(error));
         }
+        self.track_output(true);
         Ok(())
     }
 
@@ -622,7 +643,9 @@ impl Connection {
             Message::Text(text) => (MessageKind::Text, text.into_bytes()),
             Message::Binary(bytes) => (MessageKind::Binary, bytes),
         };
-        self.queue_data(kind.opcode(), true, payload, kind)
+        self.queue_data(kind.opcode(), true, payload, kind)?;
+        self.track_output(false);
+        Ok(())
     }
 
     /// Queues a text message.
@@ -661,6 +684,7 @@ impl Connection {
             }
         }
         self.queue_data(opcode, last, payload, kind)?;
+        self.track_output(false);
         self.outgoing = if last {
             None
         } else {
@@ -675,13 +699,16 @@ impl Connection {
         let payload = payload.into();
         self.queue_control(OpCode::Ping, payload.clone())?;
         self.last_ping = Some((payload, self.now));
+        self.track_output(true);
         Ok(())
     }
 
     /// Sends a pong with up to 125 bytes of payload: the answer to a ping when
     /// `auto_pong` is off, or an unsolicited heartbeat (§5.5.3).
     pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
-        self.queue_control(OpCode::Pong, payload.into())
+        self.queue_control(OpCode::Pong, payload.into())?;
+        self.track_output(false);
+        Ok(())
     }
 
     /// Starts the closing handshake (§7.1.2): queues a close frame with `code` and a
@@ -713,6 +740,7 @@ impl Connection {
         self.timers.stop_all();
         self.timers
             .set_after(Timer::Close, self.now, self.config.close_timeout);
+        self.track_output(true);
         Ok(())
     }
 
@@ -731,10 +759,17 @@ impl Connection {
                 Queued::Event(event) => break event,
                 Queued::Ping(payload) => {
                     self.answer_ping(&payload);
+                    self.track_output(false);
                     break Event::Ping(payload);
                 }
-                Queued::PeerClose(code, reason) => self.peer_closed(code, reason),
-                Queued::Failure(error) => self.fail_now(error),
+                Queued::PeerClose(code, reason) => {
+                    self.peer_closed(code, reason);
+                    self.track_output(false);
+                }
+                Queued::Failure(error) => {
+                    self.fail_now(error);
+                    self.track_output(false);
+                }
                 Queued::Eof => self.eof_now(),
             }
         };
@@ -768,6 +803,7 @@ impl Connection {
     pub fn advance_transmit(&mut self, n: usize) {
         self.tx.advance(n);
         self.release_waiting_pong(false);
+        self.wrote(n);
     }
 
     /// Appends all pending output to `out` and marks it written: one copy, for
@@ -777,6 +813,7 @@ impl Connection {
         self.release_waiting_pong(false);
         // A pong that waited for room goes out in the same call.
         n += self.tx.drain_into(out);
+        self.wrote(n);
         n
     }
 
@@ -825,7 +862,7 @@ impl Connection {
             Step::Open(rest) => {
                 self.life.opened();
                 self.timers.stop(Timer::Handshake);
-                self.on_life();
+                self.on_open();
                 Some(rest)
             }
             Step::Fail(error) => {
@@ -842,15 +879,12 @@ impl Connection {
             Ok(None) => return Step::Continue(Opening::ServerHead(head)),
             Err(e) => return Step::Fail(e),
         };
-        let (request, end) = match parse_request(&head.buf()[..end], self.config.max_headers) {
+        let (request, end) = match parse_request(&head.buf()[..end], &self.config) {
             Ok(Some(parsed)) => parsed,
             // A complete head always parses to a request or an error.
             Ok(None) => return Step::Fail(HandshakeError::Malformed),
             Err(e) => return Step::Fail(e),
         };
-        if let Err(e) = self.config.origin_policy.check(&request) {
-            return Step::Fail(e);
-        }
         let mut early = head.into_buf();
         early.drain(..end);
         // The request is reported in any case, so that the outcome does not depend on
@@ -996,6 +1030,9 @@ impl Connection {
             }
             return Ok(());
         }
+        if piece.last {
+            self.on_data_frame();
+        }
         match self.assembler.push(piece, self.config.delivery)? {
             Assembled::Nothing => {}
             Assembled::Message(message) => self.emit(Event::Message(message)),
@@ -1099,15 +1136,82 @@ impl Connection {
 
     // ---- timers --------------------------------------------------------------------
 
-    /// Bytes arrived from the peer: it is alive. While OPEN, the keepalive and idle
-    /// deadlines move forward and a pending pong deadline is met.
+    /// The connection is OPEN: the keepalive and idle deadlines start.
+    fn on_open(&mut self) {
+        self.on_life();
+        self.on_data_frame();
+    }
+
+    /// Bytes arrived from the peer: it is alive. While OPEN, the keepalive deadline
+    /// moves forward and a pending pong deadline is met.
     fn on_life(&mut self) {
         if self.life.may_send() {
             let (now, config) = (self.now, &self.config);
             self.timers
                 .set_after(Timer::Keepalive, now, config.ping_interval);
-            self.timers.set_after(Timer::Idle, now, config.idle_timeout);
             self.timers.stop(Timer::Pong);
+        }
+    }
+
+    /// A data frame arrived whole: the connection is not idle. Partial frames and
+    /// control frames do not count, so neither a trickle of bytes nor keepalive
+    /// traffic alone keeps a connection open.
+    fn on_data_frame(&mut self) {
+        if self.life.may_send() {
+            let (now, config) = (self.now, &self.config);
+            self.timers.set_after(Timer::Idle, now, config.idle_timeout);
+        }
+    }
+
+    /// Keeps the write deadline in step with the output queue; called at the end of
+    /// every call that can queue output. `fresh` says the call passed `now`, so that
+    /// `self.now` is the time the output started waiting; otherwise the deadline is
+    /// provisional and the next `now` settles it (see `write_deadline`), so that it
+    /// never fires early.
+    fn track_output(&mut self, fresh: bool) {
+        if self.tx.buffered() == 0 || self.state() == State::Closed {
+            self.timers.stop(Timer::Write);
+            self.write_since = None;
+            return;
+        }
+        if fresh && self.write_since.is_none() {
+            self.write_since = Some(self.now);
+        }
+        if self.timers.get(Timer::Write).is_none() {
+            let since = self.write_since.unwrap_or(self.now);
+            self.timers
+                .set_after(Timer::Write, since, self.config.write_timeout);
+        }
+    }
+
+    /// `n` bytes of output were written: the write deadline starts again.
+    fn wrote(&mut self, n: usize) {
+        if n > 0 {
+            self.write_since = None;
+            self.timers.stop(Timer::Write);
+        }
+        self.track_output(false);
+    }
+
+    /// The write deadline passed: fail if output has waited the whole write timeout
+    /// since a `now` first saw it waiting, else wait the rest.
+    fn write_deadline(&mut self) {
+        let now = self.now;
+        let timeout = self.config.write_timeout.filter(|d| !d.is_zero());
+        match self.write_since {
+            Some(since)
+                if timeout
+                    .and_then(|d| since.checked_add(d))
+                    .is_some_and(|at| at <= now) =>
+            {
+                self.fail_timeout(Timeout::Write);
+            }
+            since => {
+                let since = since.unwrap_or(now);
+                self.write_since = Some(since);
+                self.timers
+                    .set_after(Timer::Write, since, self.config.write_timeout);
+            }
         }
     }
 
@@ -1128,7 +1232,8 @@ impl Connection {
         self.timers
             .set_after(Timer::Keepalive, now, config.ping_interval);
         if self.timers.get(Timer::Pong).is_none() {
-            self.timers.set_after(Timer::Pong, now, config.pong_timeout);
+            let pong_timeout = config.effective_pong_timeout();
+            self.timers.set_after(Timer::Pong, now, pong_timeout);
         }
     }
 
@@ -1199,16 +1304,18 @@ impl Connection {
         Ok(header)
     }
 
-    /// Whether a frame of `frame_len` bytes (header included) fits under the output
-    /// limit now.
-    fn fits(&self, frame_len: usize) -> bool {
-        self.tx.buffered().saturating_add(frame_len) <= self.config.max_buffered_output
+    /// Whether a frame with `payload` bytes behind this header fits under the output
+    /// limit now, its records counted (see [`frame_cost`]).
+    fn fits(&self, header_len: usize, payload: usize) -> bool {
+        let cost = frame_cost(header_len.saturating_add(payload), payload);
+        self.tx.cost().saturating_add(cost) <= self.config.max_buffered_output
     }
 
     fn check_room(&self, header: &FrameHeader) -> Result<(), SendError> {
-        if !self.fits(header.encoded_len() + header.payload_len as usize) {
+        let payload = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        if !self.fits(header.encoded_len(), payload) {
             return Err(SendError::BufferFull {
-                buffered: self.tx.buffered(),
+                held: self.tx.cost(),
                 limit: self.config.max_buffered_output,
             });
         }
@@ -1261,7 +1368,7 @@ impl Connection {
     fn pong_fits(&self, payload: &[u8]) -> bool {
         // Control payloads are at most 125 bytes: a 2-byte header, plus a client's key.
         let header = if self.role == Role::Client { 6 } else { 2 };
-        self.tx.buffered() == 0 || self.fits(header + payload.len())
+        self.tx.buffered() == 0 || self.fits(header, payload.len())
     }
 
     fn push_pong(&mut self, payload: Bytes) {

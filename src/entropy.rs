@@ -3,9 +3,11 @@
 //!
 //! - [`OsEntropy`] (feature `getrandom`, on by default): the operating system's
 //!   generator. Use it in production.
-//! - [`SeededEntropy`]: the ChaCha20 stream (RFC 8439) under a 32-byte seed. Given the
-//!   same seed it repeats, which is what tests and replays want; given a secret seed
-//!   from a hardware source it is also a sound generator for `no_std` targets.
+//! - [`SeededEntropy`]: the ChaCha20 stream (RFC 8439) under a 32-byte seed. **For
+//!   tests and replays**: given the same seed it repeats, so masking keys from a
+//!   known seed are predictable, which §10.3 forbids on a real network. Only a
+//!   secret seed from a hardware source (on a `no_std` target without an OS
+//!   generator) makes it a sound generator.
 
 /// A source of random bytes.
 ///
@@ -36,9 +38,9 @@ impl<E: Entropy + ?Sized> Entropy for alloc::boxed::Box<E> {
 }
 
 /// The operating system's random number generator, read in blocks of 64 bytes (one
-/// system call per 16 masking keys).
+/// system call per 16 masking keys). A clone starts with an empty pool of its own, so
+/// two clones never hand out the same bytes.
 #[cfg(feature = "getrandom")]
-#[derive(Clone)]
 pub struct OsEntropy {
     pool: [u8; 64],
     used: usize,
@@ -52,6 +54,14 @@ impl OsEntropy {
             pool: [0; 64],
             used: 64,
         }
+    }
+}
+
+#[cfg(feature = "getrandom")]
+impl Clone for OsEntropy {
+    /// A fresh source: copying the pool would make both clones repeat its bytes.
+    fn clone(&self) -> Self {
+        OsEntropy::new()
     }
 }
 
@@ -86,6 +96,11 @@ impl Entropy for OsEntropy {
 
 /// A deterministic generator: the ChaCha20 keystream (RFC 8439 §2.3) under a 32-byte
 /// seed, with a zero nonce and a block counter from 0.
+///
+/// **For tests and replays only**, unless the seed is secret: anyone who knows the
+/// seed knows every masking key, and §10.3 requires keys the peer cannot predict.
+/// In production use [`OsEntropy`](crate::OsEntropy). A clone repeats the same
+/// stream, which is what a replay wants.
 #[derive(Clone)]
 pub struct SeededEntropy {
     key: [u32; 8],
@@ -115,8 +130,8 @@ impl SeededEntropy {
         }
     }
 
-    /// A generator from a small number, for tests: the seed is `n` in little-endian
-    /// followed by zeros.
+    /// A generator from a small number, for tests only (the seed is `n` in
+    /// little-endian followed by zeros, so anyone can guess it).
     pub fn new(n: u64) -> SeededEntropy {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&n.to_le_bytes());
@@ -224,6 +239,19 @@ mod tests {
         assert_ne!(x, z);
         // Block 0 and block 1 of the stream differ (the counter advances).
         assert_ne!(x[..36], x[64..100]);
+    }
+
+    #[cfg(feature = "getrandom")]
+    #[test]
+    fn os_entropy_clones_never_share_pool_bytes() {
+        let mut a = OsEntropy::new();
+        let mut first = [0u8; 4];
+        a.fill(&mut first).unwrap(); // the pool is full, 60 bytes left
+        let mut b = a.clone();
+        let (mut x, mut y) = ([0u8; 60], [0u8; 60]);
+        a.fill(&mut x).unwrap();
+        b.fill(&mut y).unwrap();
+        assert_ne!(x, y, "a clone handed out the same bytes");
     }
 
     #[cfg(feature = "getrandom")]

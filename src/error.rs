@@ -141,8 +141,9 @@ pub enum SendError {
     /// The frame would push buffered output past `Config::max_buffered_output`. Write
     /// out pending output first.
     BufferFull {
-        /// Bytes waiting to be written.
-        buffered: usize,
+        /// The memory output waiting to be written holds, as counted against the
+        /// limit (its bytes and the queue's records of its frames).
+        held: usize,
         /// The limit.
         limit: usize,
     },
@@ -166,11 +167,8 @@ impl fmt::Display for SendError {
                 write!(f, "control payload of {len} bytes is over the limit")
             }
             SendError::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
-            SendError::BufferFull { buffered, limit } => {
-                write!(
-                    f,
-                    "output buffer full ({buffered} bytes buffered, limit {limit})"
-                )
+            SendError::BufferFull { held, limit } => {
+                write!(f, "output buffer full ({held} bytes held, limit {limit})")
             }
             SendError::MessageInProgress => f.write_str("a streamed message is unfinished"),
             SendError::Entropy(e) => fmt::Display::fmt(e, f),

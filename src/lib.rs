@@ -26,8 +26,8 @@
 //! // Two ends whose upgrade already happened, joined by an in-memory pipe.
 //! let now = Timestamp::ZERO;
 //! let mut client = Connection::upgraded_client(
-//!     Config::default(), Negotiated::none(), SeededEntropy::new(1), &[], now);
-//! let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now);
+//!     Config::default(), Negotiated::none(), SeededEntropy::new(1), &[], now).unwrap();
+//! let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now).unwrap();
 //!
 //! client.send_text("hello").unwrap();
 //! let mut wire = Vec::new();
@@ -93,7 +93,7 @@ mod tx;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Delivery};
+pub use config::{Config, ConfigError, Delivery};
 pub use connection::{Connection, Negotiated, Role};
 #[cfg(feature = "getrandom")]
 pub use entropy::OsEntropy;
@@ -106,6 +106,8 @@ pub use handshake::{HandshakeError, Headers};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
 pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use state::{State, TransportAction};
+#[cfg(feature = "std")]
+pub use time::Clock;
 pub use time::Timestamp;
 pub use timer::Timeout;
 pub use tx::Unsent;

@@ -269,7 +269,8 @@ pub(crate) struct Assembler {
     fragments: u32,
     /// Bytes of the message declared so far (headers of its frames).
     declared: u64,
-    buf: BytesMut,
+    /// The message so far ([`Delivery::Whole`]); never longer than `declared`.
+    buf: Vec<u8>,
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
     delivered_first: bool,
@@ -306,10 +307,11 @@ impl Assembler {
                 self.utf8 = Utf8Validator::new();
             }
         }
-        if header.payload_len > config.max_frame_size {
+        let max_frame = config.frame_limit();
+        if header.payload_len > max_frame {
             return Err(ProtocolError::FrameTooLarge {
                 size: header.payload_len,
-                max: config.max_frame_size,
+                max: max_frame,
             });
         }
         let size = self.declared.saturating_add(header.payload_len);
@@ -340,13 +342,18 @@ impl Assembler {
         let text = kind == MessageKind::Text;
         match delivery {
             Delivery::Whole => {
-                if self.buf.capacity() == 0 {
-                    // A fresh buffer sized to what has arrived (never to a declared
-                    // length): most messages fit in one piece and never grow.
-                    self.buf = BytesMut::with_capacity(piece.data.len());
-                }
                 let start = self.buf.len();
-                piece.unmask_into(&mut self.buf);
+                let need = start + piece.data.len();
+                if need > self.buf.capacity() {
+                    // Sized to what has arrived, never to a declared length (most
+                    // messages fit in one piece and never grow); growth doubles, for
+                    // linear copying, but stops at what the frames declared so far,
+                    // so the buffer never exceeds `max_message_size`.
+                    let declared = usize::try_from(self.declared).unwrap_or(usize::MAX);
+                    let target = (self.buf.capacity() * 2).clamp(need, declared.max(need));
+                    self.buf.reserve_exact(target - start);
+                }
+                piece.unmask_extend(&mut self.buf);
                 if text {
                     check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
                 }
@@ -355,7 +362,7 @@ impl Assembler {
                 }
                 self.kind = None;
                 // Hand the buffer over whole; an idle connection keeps no allocation.
-                let payload = core::mem::take(&mut self.buf).freeze();
+                let payload = Bytes::from(core::mem::take(&mut self.buf));
                 Ok(Assembled::Message(match kind {
                     MessageKind::Text => Message::Text(Text::from_validated(payload)),
                     MessageKind::Binary => Message::Binary(payload),
@@ -393,7 +400,7 @@ impl Assembler {
     /// Drops a partial message (when the connection ends).
     pub(crate) fn discard(&mut self) {
         self.kind = None;
-        self.buf = BytesMut::new();
+        self.buf = Vec::new();
     }
 }
 

@@ -25,7 +25,10 @@ use bytes::Bytes;
 use crate::entropy::SeededEntropy;
 use crate::frame::{Frame, FrameDecoder, OpCode};
 use crate::handshake::server::Accept;
-use crate::{Config, Connection, ConnectionError, Event, Message, Negotiated, Role, Timestamp};
+use crate::{
+    Config, Connection, ConnectionError, Event, HandshakeError, Message, Negotiated, Role,
+    Timestamp,
+};
 
 /// What the receiving endpoint reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,11 +176,13 @@ pub struct Options {
 /// The oracle's configuration: no size limits, automatic pongs, no timers.
 pub fn config() -> Config {
     Config {
-        max_frame_size: u64::MAX,
-        max_message_size: u64::MAX,
+        max_frame_size: None,
+        // As large as one buffer can be.
+        max_message_size: isize::MAX as u64,
         max_fragments: u32::MAX,
         max_buffered_output: usize::MAX,
         handshake_timeout: None,
+        write_timeout: None,
         close_timeout: None,
         ..Config::default()
     }
@@ -203,25 +208,28 @@ pub fn run(role: Role, input: &[u8]) -> Verdict {
 /// The oracle with options.
 pub fn run_with(options: Options, input: &[u8]) -> Verdict {
     let t = Timestamp::ZERO;
-    let mut conn = match (options.role, options.handshake) {
-        (Role::Server, false) => Connection::upgraded_server(config(), Negotiated::none(), &[], t),
+    let made = match (options.role, options.handshake) {
+        (Role::Server, false) => Connection::upgraded_server(config(), Negotiated::none(), &[], t)
+            .map_err(HandshakeError::InvalidConfig),
         (Role::Client, false) => {
             Connection::upgraded_client(config(), Negotiated::none(), SeededEntropy::new(0), &[], t)
+                .map_err(HandshakeError::InvalidConfig)
         }
-        (Role::Server, true) => Connection::server(config(), t),
+        (Role::Server, true) => {
+            Connection::server(config(), t).map_err(HandshakeError::InvalidConfig)
+        }
         (Role::Client, true) => {
-            match Connection::client(config(), client_request(), SeededEntropy::new(0), t) {
-                Ok(conn) => conn,
-                // The fixed request is valid and a seeded generator cannot fail.
-                Err(_) => {
-                    return Verdict {
-                        events: Vec::new(),
-                        output: Vec::new(),
-                        frames: Vec::new(),
-                    };
-                }
-            }
+            Connection::client(config(), client_request(), SeededEntropy::new(0), t)
         }
+    };
+    // The configuration and the fixed request are valid, and a seeded generator
+    // cannot fail.
+    let Ok(mut conn) = made else {
+        return Verdict {
+            events: Vec::new(),
+            output: Vec::new(),
+            frames: Vec::new(),
+        };
     };
     let mut request_bytes = Vec::new();
     if options.role == Role::Client && options.handshake {

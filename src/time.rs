@@ -1,6 +1,7 @@
 //! Time as an input. The connection never reads a clock: every call that can start,
 //! stop or fire a deadline takes `now`, a [`Timestamp`] on a monotonic clock of the
-//! caller's choosing.
+//! caller's choosing. With `std`, [`Clock`] maps `std::time::Instant` to timestamps
+//! and back.
 
 use core::ops::Add;
 use core::time::Duration;
@@ -74,5 +75,72 @@ impl Add<Duration> for Timestamp {
 impl From<Duration> for Timestamp {
     fn from(elapsed: Duration) -> Self {
         Timestamp(elapsed)
+    }
+}
+
+/// A monotonic clock for timestamps (feature `std`): time since the instant it was
+/// made, and back to `Instant` for a runtime's timers.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use wsmachine::{Clock, Timestamp};
+/// let clock = Clock::new();
+/// let later = clock.origin() + Duration::from_secs(3);
+/// assert_eq!(clock.timestamp(later), Timestamp::from_secs(3));
+/// assert_eq!(clock.instant(Timestamp::from_secs(3)), later);
+/// assert!(clock.now() >= Timestamp::ZERO);
+/// ```
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Clock {
+    origin: std::time::Instant,
+}
+
+#[cfg(feature = "std")]
+impl Clock {
+    /// A clock whose origin is this instant.
+    pub fn new() -> Clock {
+        Clock::starting_at(std::time::Instant::now())
+    }
+
+    /// A clock whose origin is `origin`.
+    pub const fn starting_at(origin: std::time::Instant) -> Clock {
+        Clock { origin }
+    }
+
+    /// The origin.
+    pub const fn origin(&self) -> std::time::Instant {
+        self.origin
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.timestamp(std::time::Instant::now())
+    }
+
+    /// The timestamp of `instant` (zero for an instant before the origin).
+    pub fn timestamp(&self, instant: std::time::Instant) -> Timestamp {
+        Timestamp(instant.saturating_duration_since(self.origin))
+    }
+
+    /// The instant of `timestamp`, for a timer (say, the deadline from
+    /// [`Connection::poll_timeout`](crate::Connection::poll_timeout)). Saturates far
+    /// in the future, where `Instant` can no longer count.
+    pub fn instant(&self, timestamp: Timestamp) -> std::time::Instant {
+        let mut d = timestamp.0;
+        // Instant + Duration panics on overflow: halve until it fits.
+        loop {
+            if let Some(at) = self.origin.checked_add(d) {
+                return at;
+            }
+            d /= 2;
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
     }
 }

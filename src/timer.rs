@@ -11,13 +11,17 @@ use crate::time::Timestamp;
 /// Why a connection gave up waiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum Timeout {
     /// The opening handshake did not finish within `handshake_timeout`.
     Handshake,
     /// Nothing arrived within `pong_timeout` of a keepalive ping.
     Pong,
-    /// Nothing arrived for `idle_timeout`.
+    /// No data frame arrived whole for `idle_timeout`.
     Idle,
+    /// Output waited `write_timeout` without any of it being written: the peer stopped
+    /// reading.
+    Write,
     /// The peer did not answer our close frame, or did not end the transport after
     /// the closing handshake, within `close_timeout`.
     Close,
@@ -29,6 +33,7 @@ impl fmt::Display for Timeout {
             Timeout::Handshake => "opening handshake",
             Timeout::Pong => "no answer to a keepalive ping",
             Timeout::Idle => "idle connection",
+            Timeout::Write => "the peer stopped reading",
             Timeout::Close => "closing handshake",
         })
     }
@@ -42,20 +47,23 @@ pub(crate) enum Timer {
     /// The closing handshake (or, after it, the peer's end of stream) must come by
     /// then.
     Close = 1,
-    /// Nothing received since `idle_timeout` ago: fail.
-    Idle = 2,
+    /// Output has waited since `write_timeout` ago with nothing written: fail.
+    Write = 2,
+    /// No data frame received since `idle_timeout` ago: fail.
+    Idle = 3,
     /// A keepalive ping went unanswered: fail.
-    Pong = 3,
+    Pong = 4,
     /// Nothing received since `ping_interval` ago: send a keepalive ping.
-    Keepalive = 4,
+    Keepalive = 5,
 }
 
 impl Timer {
     /// In the order they are handled when several expire at once: the ones that end
     /// the connection first, the keepalive ping last.
-    pub(crate) const ALL: [Timer; 5] = [
+    pub(crate) const ALL: [Timer; 6] = [
         Timer::Handshake,
         Timer::Close,
+        Timer::Write,
         Timer::Idle,
         Timer::Pong,
         Timer::Keepalive,
@@ -64,7 +72,7 @@ impl Timer {
 
 /// Deadlines by timer; `None` is disarmed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TimerTable([Option<Timestamp>; 5]);
+pub(crate) struct TimerTable([Option<Timestamp>; Timer::ALL.len()]);
 
 impl TimerTable {
     #[cfg(test)]
@@ -95,7 +103,7 @@ impl TimerTable {
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.0 = [None; 5];
+        self.0 = [None; Timer::ALL.len()];
     }
 
     /// The earliest armed deadline.

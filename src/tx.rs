@@ -45,8 +45,32 @@ enum Role {
 /// no allocation each.
 const COALESCE_MAX: usize = 1024;
 
-/// The tail buffer grows in steps of at least this much.
+/// The first tail buffer holds this much; each next one twice the last, up to
+/// [`TAIL_MAX`]. A full tail is sealed, never grown: growing would copy it and could
+/// leave it twice as large as what it holds.
 const TAIL_CHUNK: usize = 8 << 10;
+
+/// The largest tail buffer.
+const TAIL_MAX: usize = 64 << 10;
+
+/// What the queue's bookkeeping of one frame costs against the output limit: its
+/// record, counted twice because the record queue grows by doubling, so its storage
+/// can be twice what it holds.
+const RECORD_COST: usize = 2 * core::mem::size_of::<Meta>();
+
+/// The same for a segment (a large frame, an HTTP head, a sealed tail).
+const SEGMENT_COST: usize = 2 * core::mem::size_of::<Segment>();
+
+/// What a frame of `len` bytes on the wire (`payload` of them payload) costs against
+/// the output limit: its bytes and its records.
+pub(crate) const fn frame_cost(len: usize, payload: usize) -> usize {
+    let segment = if payload > COALESCE_MAX {
+        SEGMENT_COST
+    } else {
+        0
+    };
+    len.saturating_add(RECORD_COST + segment)
+}
 
 /// What the queue knows of each frame (or HTTP head) it holds, in output order.
 #[derive(Clone, Copy, Debug)]
@@ -66,6 +90,9 @@ struct Segment {
     head: [u8; MAX_HEADER_LEN],
     head_len: u8,
     data: Bytes,
+    /// What this segment adds to `TxQueue::cost` beyond its frames' own costs: for a
+    /// sealed tail, its record and the room left unused in its buffer.
+    extra_cost: usize,
 }
 
 impl Segment {
@@ -88,15 +115,26 @@ impl Segment {
 pub(crate) struct TxQueue {
     segments: VecDeque<Segment>,
     tail: BytesMut,
+    /// The capacity the tail buffer was given.
+    tail_size: usize,
     frames: VecDeque<Meta>,
     front_written: usize,
     buffered: usize,
+    /// The memory the queue holds, as counted against the output limit: each frame's
+    /// [`frame_cost`] and each sealed tail's `extra_cost`. The tail buffer's unused
+    /// room (at most [`TAIL_MAX`]) is not counted.
+    cost: usize,
 }
 
 impl TxQueue {
     /// Bytes waiting to be written.
     pub(crate) fn buffered(&self) -> usize {
         self.buffered
+    }
+
+    /// The memory held, as counted against the output limit (see `cost`).
+    pub(crate) fn cost(&self) -> usize {
+        self.cost
     }
 
     /// Queues a frame. For a data frame `kind` is the message type (also on a
@@ -114,13 +152,12 @@ impl TxQueue {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let len = head_len + payload.len();
+        self.cost += frame_cost(len, payload.len());
         if payload.len() <= COALESCE_MAX {
             if self.tail.capacity() - self.tail.len() < len {
-                if self.tail.is_empty() {
-                    self.tail = BytesMut::with_capacity(len.max(TAIL_CHUNK));
-                } else {
-                    self.tail.reserve(len.max(TAIL_CHUNK));
-                }
+                self.seal_tail();
+                self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK, TAIL_MAX);
+                self.tail = BytesMut::with_capacity(self.tail_size);
             }
             let at = self.tail.len();
             self.tail.extend_from_slice(&head[..head_len]);
@@ -138,6 +175,7 @@ impl TxQueue {
                 head,
                 head_len: head_len as u8,
                 data,
+                extra_cost: 0,
             });
         }
         self.frames.push_back(Meta {
@@ -154,10 +192,12 @@ impl TxQueue {
     pub(crate) fn push_http(&mut self, bytes: Bytes) {
         self.seal_tail();
         let len = bytes.len();
+        self.cost += len + RECORD_COST + SEGMENT_COST;
         self.segments.push_back(Segment {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
             data: bytes,
+            extra_cost: 0,
         });
         self.frames.push_back(Meta {
             len,
@@ -170,13 +210,18 @@ impl TxQueue {
     }
 
     /// Moves the tail's frames into a segment, so that what follows goes after them.
+    /// The segment keeps the tail's buffer, unused room included, which from now on
+    /// counts against the limit.
     fn seal_tail(&mut self) {
         if !self.tail.is_empty() {
-            let data = self.tail.split().freeze();
+            let tail = core::mem::take(&mut self.tail);
+            let extra_cost = tail.capacity() - tail.len() + SEGMENT_COST;
+            self.cost += extra_cost;
             self.segments.push_back(Segment {
                 head: [0; MAX_HEADER_LEN],
                 head_len: 0,
-                data,
+                data: tail.freeze(),
+                extra_cost,
             });
         }
     }
@@ -239,10 +284,16 @@ impl TxQueue {
             n -= left;
             self.front_written = 0;
             let len = front.len;
+            let payload = len - usize::from(front.head_len);
+            self.cost -= match front.role {
+                Role::Http => len + RECORD_COST + SEGMENT_COST,
+                _ => frame_cost(len, payload),
+            };
             self.frames.pop_front();
             // The whole frame is out: drop its bytes from the buffer that holds it.
             match self.segments.front_mut() {
                 Some(segment) if segment.head_len > 0 || segment.data.len() <= len => {
+                    self.cost -= segment.extra_cost;
                     self.segments.pop_front();
                 }
                 Some(segment) => segment.data.advance(len),

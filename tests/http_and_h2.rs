@@ -13,14 +13,16 @@ use wsmachine::{
 fn exchange(server_leftover: &[u8], protocol: Option<&str>) {
     let negotiated = protocol.map_or(Negotiated::none(), Negotiated::with_protocol);
     let server =
-        Connection::upgraded_server(Config::default(), negotiated.clone(), server_leftover, T0);
+        Connection::upgraded_server(Config::default(), negotiated.clone(), server_leftover, T0)
+            .unwrap();
     let client = Connection::upgraded_client(
         Config::default(),
         negotiated,
         SeededEntropy::new(4),
         &[],
         T0,
-    );
+    )
+    .unwrap();
     let mut pair = Pair {
         client,
         server,
@@ -75,6 +77,7 @@ fn rfc8441_extended_connect_round_trip() {
         &connect.path,
         Some(&connect.authority),
         connect.headers.clone(),
+        &Config::default(),
     )
     .unwrap();
     assert_eq!(
@@ -98,7 +101,9 @@ fn rfc8441_bad_connects() {
         h.push("sec-websocket-version", "13");
         h
     };
-    let check = |method, protocol, h| h2::check_connect(method, protocol, "/", Some("a"), h);
+    let check = |method, protocol, h| {
+        h2::check_connect(method, protocol, "/", Some("a"), h, &Config::default())
+    };
     assert_eq!(
         check("GET", Some("websocket"), headers()),
         Err(HandshakeError::MethodNotAllowed)
@@ -145,17 +150,20 @@ mod http_crate {
             .header("sec-websocket-protocol", "chat")
             .body(())
             .unwrap();
-        let request = Request::from_http(&req).unwrap();
+        let request = Request::from_http(&req, &Config::default()).unwrap();
         assert_eq!((request.path(), request.query()), ("/chat", Some("room=7")));
         assert_eq!(request.protocols(), ["chat"]);
 
         let post = upgrade().method("POST").body(()).unwrap();
         assert_eq!(
-            Request::from_http(&post),
+            Request::from_http(&post, &Config::default()),
             Err(HandshakeError::MethodNotAllowed)
         );
         let old = upgrade().version(http::Version::HTTP_10).body(()).unwrap();
-        assert_eq!(Request::from_http(&old), Err(HandshakeError::HttpVersion));
+        assert_eq!(
+            Request::from_http(&old, &Config::default()),
+            Err(HandshakeError::HttpVersion)
+        );
         let v8 = http::Request::get("/")
             .header("host", "h")
             .header("upgrade", "websocket")
@@ -164,7 +172,10 @@ mod http_crate {
             .header("sec-websocket-version", "8")
             .body(())
             .unwrap();
-        assert_eq!(Request::from_http(&v8), Err(HandshakeError::Version));
+        assert_eq!(
+            Request::from_http(&v8, &Config::default()),
+            Err(HandshakeError::Version)
+        );
     }
 
     #[test]
@@ -174,6 +185,7 @@ mod http_crate {
                 .header("sec-websocket-protocol", "chat")
                 .body(())
                 .unwrap(),
+            &Config::default(),
         )
         .unwrap();
         let response = Accept::new()
@@ -237,7 +249,7 @@ mod http_crate {
         let req = offer.to_http(&key).unwrap();
         assert_eq!(req.uri(), "/live");
         assert_eq!(req.headers()["host"], "localhost:8080");
-        let request = Request::from_http(&req).unwrap();
+        let request = Request::from_http(&req, &Config::default()).unwrap();
         assert_eq!(request.header("authorization"), Some("Bearer t"));
         let response = Accept::new()
             .protocol("v1")
@@ -261,7 +273,8 @@ mod http_crate {
             Negotiated::with_protocol("v1"),
             &early,
             T0,
-        );
+        )
+        .unwrap();
         let mut server = server;
         assert_eq!(
             drain_events(&mut server),

@@ -51,7 +51,8 @@ fn an_idle_connection_holds_no_heap_buffers() {
 
     // A server built already OPEN owns no heap at all, before and after traffic.
     let before = live();
-    let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T);
+    let mut server =
+        Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T).unwrap();
     assert_eq!(live() - before, 0, "a new OPEN server allocates nothing");
     for _ in 0..3 {
         busy_round(&mut server);
@@ -66,7 +67,7 @@ fn an_idle_connection_holds_no_heap_buffers() {
     // Through the opening handshake: the request head and the handshake state are
     // released once OPEN.
     let before = live();
-    let mut server = Connection::server(Config::default(), T);
+    let mut server = Connection::server(Config::default(), T).unwrap();
     server.handle_data(
         T,
         b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -87,10 +88,11 @@ fn an_idle_connection_holds_no_heap_buffers() {
     drop(server);
 
     // A header declaring the largest frame the default limits allow, followed by a
-    // few payload bytes, costs what arrived, never the declared 16 MiB.
+    // few payload bytes, costs what arrived, never the declared 64 MiB.
     let before = live();
-    let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T);
-    let declared = Config::default().max_frame_size;
+    let mut server =
+        Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T).unwrap();
+    let declared = Config::default().max_message_size;
     let mut h = FrameHeader::new(OpCode::Binary, declared);
     h.mask = Some([1, 2, 3, 4]);
     let mut wire = Vec::new();
@@ -113,7 +115,8 @@ fn an_idle_connection_holds_no_heap_buffers() {
         SeededEntropy::new(1),
         &[],
         T,
-    );
+    )
+    .unwrap();
     let owned = live() - before;
     assert_eq!(owned as usize, std::mem::size_of::<SeededEntropy>());
     client.send_text("hello").unwrap();

@@ -8,7 +8,10 @@ use wsmachine::{Config, ConnectionError, Event, Message, ProtocolError, SendErro
 #[test]
 fn defaults_are_documented_values() {
     let c = Config::default();
-    assert_eq!(c.max_frame_size, 16 << 20);
+    assert_eq!(
+        c.max_frame_size, None,
+        "frames are bounded by the message limit"
+    );
     assert_eq!(c.max_message_size, 64 << 20);
     assert_eq!(c.max_fragments, 1 << 17);
     assert_eq!(c.max_buffered_output, 128 << 20);
@@ -25,9 +28,9 @@ fn a_huge_declared_length_fails_before_any_payload() {
     let o = feed_at_every_split(&server, &wire);
     assert_eq!(
         closed(&o).error,
-        Some(ConnectionError::Protocol(ProtocolError::FrameTooLarge {
+        Some(ConnectionError::Protocol(ProtocolError::MessageTooLarge {
             size: 1 << 62,
-            max: 16 << 20
+            max: 64 << 20
         }))
     );
     assert_sent_close(&o.output, 1009);
@@ -37,7 +40,7 @@ fn a_huge_declared_length_fails_before_any_payload() {
 fn frame_limit_is_inclusive_and_configurable() {
     let make = || {
         let mut config = Config::default();
-        config.max_frame_size = 100;
+        config.max_frame_size = Some(100);
         server_with(config)
     };
     let o = feed_at_every_split(&make, &c2s(OpCode::Binary, true, &[1; 100]));
@@ -77,35 +80,35 @@ fn message_limit_across_fragments() {
 }
 
 /// Output is bounded: a send that would pass the limit is refused, changes nothing,
-/// and succeeds once output has been written.
+/// and succeeds once output has been written. Each frame counts its bytes and the
+/// queue's record of it.
 #[test]
 fn buffered_output_limit() {
     let mut config = Config::default();
-    config.max_buffered_output = 100;
+    config.max_buffered_output = 1000;
     let mut s = server_with(config);
-    s.send_binary(vec![0; 90]).unwrap();
-    assert_eq!(s.buffered_amount(), 92);
-    assert_eq!(
-        s.send_binary(vec![0; 10]),
-        Err(SendError::BufferFull {
-            buffered: 92,
-            limit: 100
-        })
+    s.send_binary(vec![0; 900]).unwrap();
+    assert_eq!(s.buffered_amount(), 904);
+    let refused = s.send_binary(vec![0; 10]).unwrap_err();
+    let SendError::BufferFull { held, limit: 1000 } = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        (904 + 16..1000 - 12).contains(&held),
+        "{held}: the bytes and a record, and not room for 12 more bytes with theirs"
     );
     assert_eq!(
         s.ping(T0, "0123456789"),
-        Err(SendError::BufferFull {
-            buffered: 92,
-            limit: 100
-        })
+        Err(SendError::BufferFull { held, limit: 1000 })
     );
-    assert_eq!(s.buffered_amount(), 92);
+    assert_eq!(s.buffered_amount(), 904);
     let n = s.transmit().len();
     s.advance_transmit(n);
     assert_eq!(s.buffered_amount(), 0);
     s.send_binary(vec![0; 10]).unwrap();
+    s.send_binary(vec![0; 500]).unwrap();
     // A close frame is never refused for room.
-    s.send_binary(vec![0; 80]).unwrap();
+    s.send_binary(vec![0; 400]).unwrap_err();
     s.close(T0, wsmachine::CloseCode::NORMAL, "").unwrap();
 }
 

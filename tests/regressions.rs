@@ -148,15 +148,17 @@ fn handle_timeout_at_the_end_of_time_returns() {
 #[test]
 fn output_already_handed_out_is_never_rewritten() {
     let mut config = Config::default();
-    config.max_buffered_output = 64;
+    // Room for the two frames below with their records (3 + 52 bytes), not for a
+    // third frame of 14 bytes.
+    config.max_buffered_output = 160;
     let mut s = server(config);
     s.handle_data(T0, &c2s(OpCode::Ping, b"a")); // pong "a": 3 bytes queued
     drain(&mut s);
-    s.send_binary(vec![0u8; 50]).unwrap(); // +52 = 55 buffered (limit 64)
+    s.send_binary(vec![0u8; 50]).unwrap(); // +52 = 55 buffered
     // The transport takes the pong's bytes (e.g. an io_uring write is submitted)...
     let mut wire = s.transmit()[..3].to_vec();
     assert_eq!(wire, [0x8A, 0x01, b'a']);
-    // ...and before it completes another ping arrives; 55 + 14 > 64.
+    // ...and before it completes another ping arrives, whose pong does not fit.
     s.handle_data(T0, &c2s(OpCode::Ping, b"bbbbbbbbbbbb"));
     drain(&mut s);
     s.advance_transmit(wire.len()); // the 3 bytes were written

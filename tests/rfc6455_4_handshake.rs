@@ -238,7 +238,7 @@ fn s10_2_origin_policy() {
     let make = || {
         let mut config = Config::default();
         config.origin_policy = OriginPolicy::allow_list(["https://good.example"]);
-        Connection::server(config, T0)
+        Connection::server(config, T0).unwrap()
     };
     rejected_by(
         &make,
@@ -251,8 +251,32 @@ fn s10_2_origin_policy() {
         &[&upgrade_request("Origin: HTTPS://GOOD.example\r\n")],
     );
     assert!(matches!(&ok.events[..], [Event::Request(_)]));
-    let no_origin = feed_chunks(&make, &[&upgrade_request("")]);
+    // Without `Origin` (not a browser): refused unless the policy says otherwise.
+    rejected_by(&make, &upgrade_request(""), 403, HandshakeError::Origin);
+    let lenient = || {
+        let mut config = Config::default();
+        config.origin_policy =
+            OriginPolicy::allow_list(["https://good.example"]).allowing_missing();
+        Connection::server(config, T0).unwrap()
+    };
+    let no_origin = feed_chunks(&lenient, &[&upgrade_request("")]);
     assert!(matches!(&no_origin.events[..], [Event::Request(_)]));
+    // An `Origin` that is not UTF-8, or two of them, is never taken as missing.
+    let mut not_utf8 = upgrade_request("");
+    let end = not_utf8.len() - 2;
+    not_utf8.splice(
+        end..end,
+        b"Origin: https://good.example\xff\r\n".iter().copied(),
+    );
+    for make in [&make as &dyn Fn() -> Connection, &lenient] {
+        rejected_by(make, &not_utf8, 403, HandshakeError::Origin);
+        rejected_by(
+            make,
+            &upgrade_request("Origin: https://good.example\r\nOrigin: https://evil.example\r\n"),
+            403,
+            HandshakeError::Origin,
+        );
+    }
 }
 
 /// Heads over `max_handshake_size` or `max_headers`: 431, without buffering an
@@ -263,7 +287,7 @@ fn head_limits_get_431() {
         let mut config = Config::default();
         config.max_handshake_size = 300;
         config.max_headers = 8;
-        Connection::server(config, T0)
+        Connection::server(config, T0).unwrap()
     };
     let big = upgrade_request(&format!("Cookie: {}\r\n", "x".repeat(200)));
     rejected_by(&make, &big, 431, HandshakeError::HeadTooLarge);

@@ -13,12 +13,13 @@ use wsmachine::{Config, Connection, Event, Negotiated, Role, SeededEntropy, Time
 fn receiver(role: Role) -> Connection {
     let t = Timestamp::ZERO;
     let mut config = Config::default();
-    config.max_frame_size = u64::MAX;
-    config.max_message_size = u64::MAX;
+    config.max_frame_size = None;
+    config.max_message_size = isize::MAX as u64;
     match role {
-        Role::Server => Connection::upgraded_server(config, Negotiated::none(), &[], t),
+        Role::Server => Connection::upgraded_server(config, Negotiated::none(), &[], t).unwrap(),
         Role::Client => {
             Connection::upgraded_client(config, Negotiated::none(), SeededEntropy::new(1), &[], t)
+                .unwrap()
         }
     }
 }

@@ -7,11 +7,16 @@ use libfuzzer_sys::fuzz_target;
 use wsmachine::handshake::server::parse_request;
 use wsmachine::{Accept, Config, Connection, ConnectionError, Event, State, Timestamp};
 
-fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>, State) {
+/// Small limits, so that fuzzing reaches them.
+fn config_16() -> Config {
     let mut config = Config::default();
     config.max_handshake_size = 2048;
     config.max_headers = 16;
-    let mut conn = Connection::server(config, Timestamp::ZERO);
+    config
+}
+
+fn run(data: &[u8], chunk: usize) -> (Vec<Event>, Vec<u8>, State) {
+    let mut conn = Connection::server(config_16(), Timestamp::ZERO).unwrap();
     for piece in data.chunks(chunk.max(1)) {
         conn.handle_data(Timestamp::ZERO, piece);
     }
@@ -25,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&chunk, data)) = data.split_first() else {
         return;
     };
-    if let Ok(Some((_, used))) = parse_request(data, 16) {
+    if let Ok(Some((_, used))) = parse_request(data, &config_16()) {
         assert!(used <= data.len());
     }
     let whole = run(data, data.len());
@@ -47,10 +52,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // A request that was reported can be accepted, and then frames flow.
     if matches!(events[..], [Event::Request(_)]) {
-        let mut config = Config::default();
-        config.max_handshake_size = 2048;
-        config.max_headers = 16;
-        let mut conn = Connection::server(config, Timestamp::ZERO);
+        let mut conn = Connection::server(config_16(), Timestamp::ZERO).unwrap();
         conn.handle_data(Timestamp::ZERO, data);
         while conn.poll_event().is_some() {}
         conn.accept(Timestamp::ZERO, Accept::new()).unwrap();

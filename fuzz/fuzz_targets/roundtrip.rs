@@ -22,9 +22,9 @@ fuzz_target!(|input: Input| {
             SeededEntropy::new(5),
             &[],
             t,
-        )
+        ).unwrap()
     };
-    let server = || Connection::upgraded_server(Config::default(), Negotiated::none(), &[], t);
+    let server = || Connection::upgraded_server(Config::default(), Negotiated::none(), &[], t).unwrap();
     let (mut tx, mut rx) = if input.from_client {
         (client(), server())
     } else {

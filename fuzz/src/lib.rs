@@ -54,14 +54,15 @@ pub struct Setup {
     pub streamed: bool,
     pub ping_ms: Option<u8>,
     pub idle_ms: Option<u16>,
+    pub write_ms: Option<u16>,
 }
 
 impl Setup {
     pub fn config(&self) -> Config {
         let mut c = Config::default();
-        c.max_frame_size = u64::from(self.max_frame);
+        c.max_frame_size = Some(u64::from(self.max_frame));
         c.max_message_size = u64::from(self.max_message);
-        c.max_fragments = u32::from(self.max_fragments);
+        c.max_fragments = u32::from(self.max_fragments).max(1);
         c.max_buffered_output = usize::from(self.max_output);
         c.auto_pong = self.auto_pong;
         if self.streamed {
@@ -70,9 +71,11 @@ impl Setup {
         c.ping_interval = self
             .ping_ms
             .map(|ms| Duration::from_millis(u64::from(ms) + 1));
-        c.pong_timeout = c.ping_interval;
         c.idle_timeout = self
             .idle_ms
+            .map(|ms| Duration::from_millis(u64::from(ms) + 1));
+        c.write_timeout = self
+            .write_ms
             .map(|ms| Duration::from_millis(u64::from(ms) + 1));
         c.close_timeout = Some(Duration::from_millis(500));
         c
@@ -95,7 +98,7 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
     let limit = config.max_buffered_output;
     let mut conn = match role {
         Role::Server => {
-            Connection::upgraded_server(config, Negotiated::none(), &[], Timestamp::ZERO)
+            Connection::upgraded_server(config, Negotiated::none(), &[], Timestamp::ZERO).unwrap()
         }
         Role::Client => Connection::upgraded_client(
             config,
@@ -103,7 +106,7 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
             SeededEntropy::new(1),
             &[],
             Timestamp::ZERO,
-        ),
+        ).unwrap(),
     };
     let mut now = Timestamp::ZERO;
     let mut peer = Peer::new(role);

@@ -384,7 +384,7 @@ pub(crate) fn parse_response(
     buf: &[u8],
     max_headers: usize,
 ) -> Result<Option<(ResponseHead, usize)>, HandshakeError> {
-    let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
+    let mut storage = super::header_slots(max_headers, buf.len());
     let mut res = httparse::Response::new(&mut storage);
     let used = match res.parse(buf).map_err(parse_error)? {
         httparse::Status::Complete(n) => n,

@@ -18,7 +18,7 @@
 //! // Server side: check what arrived and answer.
 //! let request = h2::check_connect(
 //!     connect.method, Some(connect.protocol), &connect.path, Some(&connect.authority),
-//!     connect.headers.clone(),
+//!     connect.headers.clone(), &wsmachine::Config::default(),
 //! ).unwrap();
 //! let (status, headers) = h2::accept(&request, &Accept::new().protocol("chat")).unwrap();
 //! assert_eq!(status, 200);
@@ -36,6 +36,7 @@ use bytes::Bytes;
 use super::client::ClientRequest;
 use super::server::{Accept, Request};
 use super::{Extension, HandshakeError, Headers, HttpResponse};
+use crate::config::Config;
 
 /// What an HTTP/2 client sends to open a WebSocket (RFC 8441 §4, §5): the
 /// pseudo-headers and the regular header fields.
@@ -74,14 +75,16 @@ pub fn connect_request(request: &ClientRequest) -> Result<Connect, HandshakeErro
 }
 
 /// Checks an extended CONNECT request (RFC 8441 §5): method CONNECT, `:protocol`
-/// `websocket`, version 13, well-formed subprotocol and extension lists. The
-/// `:authority` is made available as [`Request::host`].
+/// `websocket`, version 13, well-formed subprotocol and extension lists, and
+/// `config`'s request settings (the origin policy). The `:authority` is made
+/// available as [`Request::host`].
 pub fn check_connect(
     method: &str,
     protocol: Option<&str>,
     path: &str,
     authority: Option<&str>,
     mut headers: Headers,
+    config: &Config,
 ) -> Result<Request, HandshakeError> {
     if method != "CONNECT" {
         return Err(HandshakeError::MethodNotAllowed);
@@ -99,7 +102,9 @@ pub fn check_connect(
     {
         headers.push("host", authority);
     }
-    Request::from_parts(method, path, headers, String::new())
+    let request = Request::from_parts(method, path, headers, String::new())?;
+    config.check_request(&request)?;
+    Ok(request)
 }
 
 /// The 200 answer that accepts an extended CONNECT (RFC 8441 §5): the status and

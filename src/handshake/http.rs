@@ -13,7 +13,7 @@
 //!     .header("sec-websocket-version", "13")
 //!     .body(())
 //!     .unwrap();
-//! let request = Request::from_http(&req).unwrap();
+//! let request = Request::from_http(&req, &wsmachine::Config::default()).unwrap();
 //! let response = Accept::new().http_response(&request).unwrap();
 //! assert_eq!(response.status(), 101);
 //! assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -27,6 +27,7 @@ use bytes::Bytes;
 use super::client::ClientRequest;
 use super::server::{Accept, Reject, Request, check_upgrade, reason};
 use super::{Extension, HandshakeError, Headers, HttpResponse};
+use crate::config::Config;
 
 fn headers_from(map: &http::HeaderMap) -> Headers {
     map.iter()
@@ -50,8 +51,12 @@ fn target_of(uri: &http::Uri) -> &str {
 
 impl Request {
     /// Checks an HTTP/1.1 upgrade request that an HTTP library already parsed
-    /// (§4.2.1), exactly as [`parse_request`](super::server::parse_request) would.
-    pub fn from_http<B>(request: &http::Request<B>) -> Result<Request, HandshakeError> {
+    /// (§4.2.1), with `config`'s request settings (the origin policy), exactly as
+    /// [`parse_request`](super::server::parse_request) would.
+    pub fn from_http<B>(
+        request: &http::Request<B>,
+        config: &Config,
+    ) -> Result<Request, HandshakeError> {
         let http11 = request.version() >= http::Version::HTTP_11;
         let mut headers = headers_from(request.headers());
         if headers.count("host") == 0
@@ -59,20 +64,24 @@ impl Request {
         {
             headers.push("host", authority.as_str());
         }
-        check_upgrade(
+        let checked = check_upgrade(
             request.method().as_str(),
             http11,
             target_of(request.uri()),
             headers,
-        )
+        )?;
+        config.check_request(&checked)?;
+        Ok(checked)
     }
 
-    /// Checks an HTTP/2 extended CONNECT request (RFC 8441). The `:protocol`
-    /// pseudo-header is not part of `http::Request`; HTTP/2 libraries expose it
-    /// separately (hyper and h2 as a `Protocol` request extension).
+    /// Checks an HTTP/2 extended CONNECT request (RFC 8441), with `config`'s request
+    /// settings. The `:protocol` pseudo-header is not part of `http::Request`;
+    /// HTTP/2 libraries expose it separately (hyper and h2 as a `Protocol` request
+    /// extension).
     pub fn from_http_connect<B>(
         request: &http::Request<B>,
         protocol: Option<&str>,
+        config: &Config,
     ) -> Result<Request, HandshakeError> {
         super::h2::check_connect(
             request.method().as_str(),
@@ -80,6 +89,7 @@ impl Request {
             target_of(request.uri()),
             request.uri().authority().map(http::uri::Authority::as_str),
             headers_from(request.headers()),
+            config,
         )
     }
 }

@@ -414,6 +414,8 @@ pub enum HandshakeError {
     Url(&'static str),
     /// The entropy source failed, so no `Sec-WebSocket-Key` could be made.
     Entropy(EntropyError),
+    /// A setting is out of range, so no connection was made.
+    InvalidConfig(crate::config::ConfigError),
 }
 
 impl HandshakeError {
@@ -468,6 +470,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::InvalidHeader(n) => write!(f, "invalid header field {n:?}"),
             HandshakeError::Url(why) => write!(f, "invalid WebSocket URL: {why}"),
             HandshakeError::Entropy(e) => fmt::Display::fmt(e, f),
+            HandshakeError::InvalidConfig(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -534,6 +537,13 @@ fn head_end(buf: &[u8]) -> Option<usize> {
             _ => None,
         }
     })
+}
+
+/// Header slots for parsing a head of `head_len` bytes: `max_headers`, but never more
+/// than the head can hold (a field line takes at least 3 bytes, `a:` and a line end),
+/// so a large setting costs nothing on a small head.
+pub(crate) fn header_slots(max_headers: usize, head_len: usize) -> Vec<httparse::Header<'static>> {
+    alloc::vec![httparse::EMPTY_HEADER; max_headers.min(head_len / 3 + 1)]
 }
 
 /// Maps an httparse failure to the error a server answers.

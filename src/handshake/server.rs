@@ -6,7 +6,7 @@
 //! let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
 //!     Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 //!     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n";
-//! let (request, used) = parse_request(head, 64).unwrap().unwrap();
+//! let (request, used) = parse_request(head, &wsmachine::Config::default()).unwrap().unwrap();
 //! assert_eq!(used, head.len());
 //! assert_eq!((request.path(), request.query()), ("/chat", Some("room=1")));
 //! let response = Accept::new().protocol("chat").response(&request).unwrap();
@@ -23,6 +23,7 @@ use super::{
     Extension, HandshakeError, Headers, VERSION, accept_key, check_field, is_token, key_is_valid,
     parse_error, write_header,
 };
+use crate::config::Config;
 
 /// A client's upgrade request that passed the checks of §4.2.1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -46,16 +47,22 @@ impl Request {
         &self.target
     }
 
-    /// The path: the target without scheme, authority and query.
+    /// The path: the target without scheme, authority and query. For the usual
+    /// origin form (`/chat?room=1`) everything before the `?`; for the absolute form
+    /// (`http://example.com/chat?room=1`, RFC 9112 §3.2.2) the path after the
+    /// authority, `/` if it is empty; `*` for the asterisk form. Only a target that
+    /// starts with a scheme is read as absolute: `://` later in the path or the query
+    /// is part of them.
     pub fn path(&self) -> &str {
-        let rest = match self.target.find("://") {
-            Some(at) => {
-                let after = &self.target[at + 3..];
-                after.find('/').map_or("/", |slash| &after[slash..])
-            }
+        let rest = match absolute_form(&self.target) {
+            // The authority ends at the first `/` or `?` (RFC 3986 §3.2).
+            Some(after_scheme) => after_scheme
+                .find(['/', '?'])
+                .map_or("", |at| &after_scheme[at..]),
             None => &self.target,
         };
-        rest.split_once('?').map_or(rest, |(path, _)| path)
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        if path.is_empty() { "/" } else { path }
     }
 
     /// The query, without the `?`.
@@ -143,16 +150,27 @@ impl Request {
     }
 }
 
-/// Parses an upgrade request from the start of `buf` and checks it (§4.2.1).
+/// What follows `scheme://` when `target` is in absolute form (starts with a URI
+/// scheme, RFC 3986 §3.1, then `://`), else `None`.
+fn absolute_form(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some(rest)
+}
+
+/// Parses an upgrade request from the start of `buf` and checks it (§4.2.1), with
+/// `config`'s header limit and request settings (the origin policy).
 ///
 /// Returns `Ok(None)` while the head is incomplete, else the request and the length
 /// of its head: bytes after it are frame data. Errors name the HTTP answer
 /// ([`HandshakeError::status`]). The head size limit is the caller's to apply.
 pub fn parse_request(
     buf: &[u8],
-    max_headers: usize,
+    config: &Config,
 ) -> Result<Option<(Request, usize)>, HandshakeError> {
-    let mut storage = alloc::vec![httparse::EMPTY_HEADER; max_headers];
+    let mut storage = super::header_slots(config.max_headers, buf.len());
     let mut req = httparse::Request::new(&mut storage);
     let used = match req.parse(buf).map_err(parse_error)? {
         httparse::Status::Complete(n) => n,
@@ -162,6 +180,7 @@ pub fn parse_request(
     let target = req.path.unwrap_or_default();
     let headers: Headers = req.headers.iter().map(|h| (h.name, h.value)).collect();
     let request = check_upgrade(method, req.version == Some(1), target, headers)?;
+    config.check_request(&request)?;
     Ok(Some((request, used)))
 }
 
@@ -211,9 +230,12 @@ pub(crate) fn check_upgrade(
     }
 }
 
-/// Which `Origin` values a server accepts (§10.2). Browsers always send `Origin`;
-/// checking it stops other sites' pages from opening connections with the user's
-/// cookies (cross-site WebSocket hijacking).
+/// Which `Origin` values a server accepts (§10.2).
+///
+/// Browsers let a page from any site open a WebSocket to any server, sending the
+/// user's cookies with it, and always say which site in `Origin`: checking it is what
+/// stops cross-site WebSocket hijacking. Clients other than browsers usually send no
+/// `Origin` (and could send any); they are not what the policy guards against.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum OriginPolicy {
@@ -231,7 +253,8 @@ pub enum OriginPolicy {
 }
 
 impl OriginPolicy {
-    /// An allow-list that also accepts requests without `Origin`.
+    /// An allow-list. A request without `Origin` is refused too; see
+    /// [`allowing_missing`](Self::allowing_missing) to admit non-browser clients.
     pub fn allow_list<I, S>(origins: I) -> OriginPolicy
     where
         I: IntoIterator<Item = S>,
@@ -239,11 +262,23 @@ impl OriginPolicy {
     {
         OriginPolicy::AllowList {
             origins: origins.into_iter().map(Into::into).collect(),
-            allow_missing: true,
+            allow_missing: false,
         }
     }
 
-    /// Whether a request with this `Origin` is accepted.
+    /// The same allow-list, also accepting requests that carry no `Origin` at all
+    /// (command-line and server-to-server clients; browsers always send one).
+    pub fn allowing_missing(self) -> OriginPolicy {
+        match self {
+            OriginPolicy::AllowList { origins, .. } => OriginPolicy::AllowList {
+                origins,
+                allow_missing: true,
+            },
+            any => any,
+        }
+    }
+
+    /// Whether a request with this `Origin` value is accepted.
     pub fn allows(&self, origin: Option<&str>) -> bool {
         match (self, origin) {
             (OriginPolicy::Any, _) => true,
@@ -254,9 +289,19 @@ impl OriginPolicy {
         }
     }
 
-    /// [`HandshakeError::Origin`] (403) unless the request's origin is allowed.
+    /// [`HandshakeError::Origin`] (403) unless the request's origin is allowed. Under
+    /// an allow-list, an `Origin` that is not UTF-8 or that appears more than once is
+    /// refused, never taken as missing.
     pub fn check(&self, request: &Request) -> Result<(), HandshakeError> {
-        if self.allows(request.origin()) {
+        let allowed = match self {
+            OriginPolicy::Any => true,
+            OriginPolicy::AllowList { .. } => match request.headers.count("origin") {
+                0 => self.allows(None),
+                1 => request.origin().is_some_and(|o| self.allows(Some(o))),
+                _ => false,
+            },
+        };
+        if allowed {
             Ok(())
         } else {
             Err(HandshakeError::Origin)

@@ -44,11 +44,11 @@ pub fn close_body(code: u16, reason: &str) -> Vec<u8> {
 }
 
 pub fn server_with(config: Config) -> Connection {
-    Connection::upgraded_server(config, Negotiated::none(), &[], T0)
+    Connection::upgraded_server(config, Negotiated::none(), &[], T0).unwrap()
 }
 
 pub fn client_with(config: Config) -> Connection {
-    Connection::upgraded_client(config, Negotiated::none(), SeededEntropy::new(7), &[], T0)
+    Connection::upgraded_client(config, Negotiated::none(), SeededEntropy::new(7), &[], T0).unwrap()
 }
 
 pub fn server() -> Connection {
@@ -237,7 +237,7 @@ pub fn upgrade_request(extra: &str) -> Vec<u8> {
 
 /// A server connection waiting for a request.
 pub fn fresh_server() -> Connection {
-    Connection::server(Config::default(), T0)
+    Connection::server(Config::default(), T0).unwrap()
 }
 
 /// A client and a server that completed the opening handshake through the pipe

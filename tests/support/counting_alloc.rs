@@ -6,10 +6,28 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 /// Heap bytes allocated and not yet freed, by anyone in the process.
 pub fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// The most heap bytes live at once since the last [`reset_peak`].
+#[allow(dead_code)]
+pub fn peak() -> isize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts a new peak from what is live now.
+#[allow(dead_code)]
+pub fn reset_peak() {
+    PEAK.store(live(), Ordering::Relaxed);
+}
+
+fn grew(by: isize) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
 }
 
 struct Counting;
@@ -18,7 +36,7 @@ struct Counting;
 // unchanged; the counter update has no effect on the memory handed out.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        grew(layout.size() as isize);
         // SAFETY: same contract as GlobalAlloc::alloc, passed through.
         unsafe { System.alloc(layout) }
     }
@@ -30,10 +48,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        grew(new_size as isize - layout.size() as isize);
         // SAFETY: same contract as GlobalAlloc::realloc, passed through.
         unsafe { System.realloc(ptr, layout, new_size) }
     }

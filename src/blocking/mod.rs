@@ -23,46 +23,56 @@
 //! # Ok::<(), blocking::Error>(())
 //! ```
 //!
-//! Heartbeat deadlines (`Config::ping_interval`, `idle_timeout`...) are enforced
-//! through the socket's read timeout, set from
-//! [`Connection::poll_timeout`] before each read. That needs the `TcpStream` under
-//! the stream: the `std::net` constructors have it; for a TLS stream pass a clone of
-//! the socket with [`WebSocket::with_socket`]. Without one, deadlines are only
-//! checked when a read returns, and once the connection has ended the transport is
-//! closed at once: the half-close and the bounded wait for the peer's end of stream
-//! (§7.1.1) both need the socket.
+//! # Deadlines
+//!
+//! The connection's deadlines (`Config::handshake_timeout`, `ping_interval`,
+//! `idle_timeout`, `write_timeout`, `close_timeout`...) are enforced through the
+//! socket's read and write timeouts, set from [`Connection::poll_timeout`] before
+//! each read and each write: a peer that stops reading cannot keep a thread blocked
+//! in `write`, any more than a silent one can in `read`. That needs the `TcpStream`
+//! under the stream: the `std::net` constructors have it; for a TLS stream (or any
+//! other wrapper) give a clone of the socket with [`Builder::socket`]. Without one,
+//! deadlines are only checked when a read or write returns, and once the connection
+//! has ended the transport is closed at once: the half-close and the bounded wait for
+//! the peer's end of stream (§7.1.1) both need the socket.
 
 use std::boxed::Box;
-#[cfg(feature = "getrandom")]
-use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 #[cfg(feature = "getrandom")]
 use std::net::ToSocketAddrs;
 use std::net::{Shutdown, TcpStream};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::entropy::Entropy;
-#[cfg(feature = "getrandom")]
-use crate::reconnect::{Reconnect, ReconnectPolicy};
 use crate::{
-    Accept, ClientRequest, CloseCode, Closed, Config, Connection, Event, HandshakeError, Message,
-    Open, Reject, Request, SendError, Timestamp, TransportAction,
+    Accept, ClientRequest, Clock, CloseCode, Closed, Config, ConfigError, Connection,
+    ConnectionError, Event, HandshakeError, Message, MessageKind, Open, Reject, Request, SendError,
+    State, Timestamp, TransportAction,
 };
 
-/// Size of the read buffer each blocking connection owns.
-const READ_BUFFER: usize = 16 << 10;
+#[cfg(feature = "getrandom")]
+mod reconnecting;
+#[cfg(feature = "getrandom")]
+pub use reconnecting::{ClientEvent, ReconnectingClient};
+
+/// The default size of the read buffer each blocking connection owns, and so of the
+/// largest piece [`Delivery::Streamed`](crate::Delivery::Streamed) delivers.
+pub const DEFAULT_READ_BUFFER: usize = 16 << 10;
 
 /// Errors from the blocking API.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The transport failed.
+    /// The transport failed. After a failed write, reading goes on: what the peer
+    /// sent before it went away (its close frame, say) is still delivered.
     Io(io::Error),
     /// The connection refused a command (see [`SendError`]).
     Send(SendError),
     /// The opening handshake failed.
     Handshake(HandshakeError),
+    /// A setting is out of range.
+    Config(ConfigError),
     /// The connection has ended; this is how it ended. Returned once by `read`; the
     /// transport has been shut down and closed as the closing handshake requires.
     Closed(Closed),
@@ -76,6 +86,7 @@ impl core::fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Send(e) => write!(f, "{e}"),
             Error::Handshake(e) => write!(f, "{e}"),
+            Error::Config(e) => write!(f, "{e}"),
             Error::Closed(c) => write!(f, "connection closed ({})", c.code),
             Error::AlreadyClosed => f.write_str("connection already closed"),
         }
@@ -88,6 +99,7 @@ impl std::error::Error for Error {
             Error::Io(e) => Some(e),
             Error::Send(e) => Some(e),
             Error::Handshake(e) => Some(e),
+            Error::Config(e) => Some(e),
             _ => None,
         }
     }
@@ -107,23 +119,136 @@ impl From<SendError> for Error {
 
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
-        Error::Handshake(e)
+        match e {
+            HandshakeError::InvalidConfig(e) => Error::Config(e),
+            e => Error::Handshake(e),
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+/// Settings of the blocking glue, and the way to open a connection with them over
+/// any stream.
+///
+/// ```no_run
+/// # fn tls_wrap(s: std::net::TcpStream) -> std::net::TcpStream { s }
+/// use wsmachine::{blocking::Builder, Accept, Config};
+/// let listener = std::net::TcpListener::bind("127.0.0.1:9443")?;
+/// let (tcp, _) = listener.accept()?;
+/// let socket = tcp.try_clone()?; // the deadlines act on the socket under the TLS stream
+/// let ws = Builder::new(Config::default())
+///     .socket(socket)
+///     .read_buffer_size(64 << 10)
+///     .server(tls_wrap(tcp), |_request| Ok(Accept::new()))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    config: Config,
+    socket: Option<TcpStream>,
+    read_buffer: usize,
+}
+
+impl Builder {
+    /// The glue's defaults around this connection configuration.
+    pub fn new(config: Config) -> Builder {
+        Builder {
+            config,
+            socket: None,
+            read_buffer: DEFAULT_READ_BUFFER,
+        }
+    }
+
+    /// The TCP socket under the stream (a `try_clone` of it), so that read and write
+    /// timeouts enforce the connection's deadlines and the closing handshake can shut
+    /// the socket down properly. The `std::net` functions ([`connect`], [`accept`])
+    /// set it themselves.
+    pub fn socket(mut self, socket: TcpStream) -> Builder {
+        self.socket = Some(socket);
+        self
+    }
+
+    /// How many bytes one read from the stream may bring (default
+    /// [`DEFAULT_READ_BUFFER`], at least 1): also the largest piece of a message in
+    /// [`Delivery::Streamed`](crate::Delivery::Streamed) mode.
+    pub fn read_buffer_size(mut self, size: usize) -> Builder {
+        self.read_buffer = size.max(1);
+        self
+    }
+
+    /// Runs the server side of the opening handshake over `stream`: `decide` sees
+    /// the request and answers with an [`Accept`] or a [`Reject`].
+    pub fn server<S: Read + Write>(
+        self,
+        stream: S,
+        decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
+    ) -> Result<WebSocket<S>, Error> {
+        let clock = Clock::new();
+        let conn = Connection::server(self.config.clone(), clock.now())?;
+        self.wrap(stream, conn, clock).serve(decide)
+    }
+
+    /// Runs the client side of the opening handshake over `stream`, with OS entropy.
+    #[cfg(feature = "getrandom")]
+    pub fn client<S: Read + Write>(
+        self,
+        stream: S,
+        request: ClientRequest,
+    ) -> Result<(WebSocket<S>, Open), Error> {
+        self.client_with_entropy(stream, request, crate::OsEntropy::new())
+    }
+
+    /// Runs the client side of the opening handshake over `stream` with this entropy
+    /// source for the key and the masking keys.
+    pub fn client_with_entropy<S: Read + Write>(
+        self,
+        stream: S,
+        request: ClientRequest,
+        entropy: impl Entropy + Send + 'static,
+    ) -> Result<(WebSocket<S>, Open), Error> {
+        let clock = Clock::new();
+        let conn = Connection::client(self.config.clone(), request, entropy, clock.now())?;
+        self.wrap(stream, conn, clock).open()
+    }
+
+    /// Wraps a connection in any state over `stream`; `clock` is the clock its
+    /// timestamps come from.
+    pub fn wrap<S: Read + Write>(self, stream: S, conn: Connection, clock: Clock) -> WebSocket<S> {
+        WebSocket {
+            stream,
+            socket: self.socket,
+            conn,
+            clock,
+            buf: vec_box(self.read_buffer),
+            finished: false,
+            write_failed: false,
+            read_timeout: None,
+            write_timeout: None,
+        }
     }
 }
 
 /// A WebSocket over a blocking stream.
 pub struct WebSocket<S> {
     stream: S,
-    /// The TCP socket under `stream`, for read timeouts and shutdown.
+    /// The TCP socket under `stream`, for timeouts and shutdown.
     socket: Option<TcpStream>,
     conn: Connection,
-    origin: Instant,
+    clock: Clock,
     buf: Box<[u8]>,
     /// The transport was closed (or given up on).
     finished: bool,
-    /// The read timeout last set on `socket` (`None`: not set by us yet), so that an
+    /// A write failed: nothing more is written, but what the peer sent is still read.
+    write_failed: bool,
+    /// The timeouts last set on `socket` (`None`: not set by us yet), so that an
     /// unchanged one costs no system call.
     read_timeout: Option<Option<Duration>>,
+    write_timeout: Option<Option<Duration>>,
 }
 
 impl<S: Read + Write> core::fmt::Debug for WebSocket<S> {
@@ -137,7 +262,7 @@ impl<S: Read + Write> core::fmt::Debug for WebSocket<S> {
 #[cfg(feature = "getrandom")]
 /// Connects to a `ws://` URL over TCP and completes the opening handshake, with the
 /// default configuration and OS entropy. For `wss://`, open the TLS stream yourself
-/// and use [`client`].
+/// and use [`Builder::client`] with [`Builder::socket`].
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Open), Error> {
     connect_with(ClientRequest::from_url(url)?, Config::default())
 }
@@ -151,23 +276,22 @@ pub fn connect_with(
     if request.is_secure() {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss needs a TLS stream: connect it yourself and call blocking::client",
+            "wss needs a TLS stream: connect it yourself and call Builder::client",
         )));
     }
+    config.validate()?;
     let addr = (request.host(), request.port_or_default());
     let stream = connect_tcp(addr, config.handshake_timeout)?;
     let socket = stream.try_clone()?;
-    let conn = Connection::client(config, request, crate::OsEntropy::new(), Timestamp::ZERO)?;
     // With the socket from the start, the handshake deadline is enforced too.
-    let ws = WebSocket::from_parts(stream, conn, Instant::now()).with_socket(socket);
-    ws.open()
+    Builder::new(config).socket(socket).client(stream, request)
 }
 
 #[cfg(feature = "getrandom")]
 fn connect_tcp(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for a in addr.to_socket_addrs()? {
-        let attempt = match timeout {
+        let attempt = match timeout.filter(|t| !t.is_zero()) {
             Some(t) => TcpStream::connect_timeout(&a, t),
             None => TcpStream::connect(a),
         };
@@ -182,14 +306,15 @@ fn connect_tcp(addr: impl ToSocketAddrs, timeout: Option<Duration>) -> io::Resul
     Err(last)
 }
 
-/// Runs the client handshake over any stream (TCP, TLS...).
+/// Runs the client handshake over any stream (TCP, TLS...). Without the socket
+/// under it the deadlines are not enforced: see [`Builder::socket`].
 #[cfg(feature = "getrandom")]
 pub fn client<S: Read + Write>(
     stream: S,
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<S>, Open), Error> {
-    client_with_entropy(stream, request, config, crate::OsEntropy::new())
+    Builder::new(config).client(stream, request)
 }
 
 /// Runs the client handshake over any stream with the given entropy source.
@@ -199,8 +324,7 @@ pub fn client_with_entropy<S: Read + Write>(
     config: Config,
     entropy: impl Entropy + Send + 'static,
 ) -> Result<(WebSocket<S>, Open), Error> {
-    let conn = Connection::client(config, request, entropy, Timestamp::ZERO)?;
-    WebSocket::from_parts(stream, conn, Instant::now()).open()
+    Builder::new(config).client_with_entropy(stream, request, entropy)
 }
 
 fn handshake_failure(closed: Closed) -> Error {
@@ -225,53 +349,21 @@ pub fn accept_with(
 ) -> Result<WebSocket<TcpStream>, Error> {
     stream.set_nodelay(true)?;
     let socket = stream.try_clone()?;
-    let ws = WebSocket::from_parts(
-        stream,
-        Connection::server(config, Timestamp::ZERO),
-        Instant::now(),
-    )
-    .with_socket(socket);
-    ws.serve(decide)
+    Builder::new(config).socket(socket).server(stream, decide)
 }
 
-/// Runs the server handshake over any stream (TCP, TLS...).
+/// Runs the server handshake over any stream (TCP, TLS...). Without the socket
+/// under it the deadlines are not enforced (the handshake timeout included): see
+/// [`Builder::socket`].
 pub fn server<S: Read + Write>(
     stream: S,
     config: Config,
     decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
 ) -> Result<WebSocket<S>, Error> {
-    let ws = WebSocket::from_parts(
-        stream,
-        Connection::server(config, Timestamp::ZERO),
-        Instant::now(),
-    );
-    ws.serve(decide)
+    Builder::new(config).server(stream, decide)
 }
 
 impl<S: Read + Write> WebSocket<S> {
-    /// Wraps a connection in any state over `stream`. `origin` is the instant that
-    /// the connection's timestamps count from (the `now` it was created with).
-    pub fn from_parts(stream: S, conn: Connection, origin: Instant) -> WebSocket<S> {
-        WebSocket {
-            stream,
-            socket: None,
-            conn,
-            origin,
-            buf: vec_box(READ_BUFFER),
-            finished: false,
-            read_timeout: None,
-        }
-    }
-
-    /// Gives the TCP socket under the stream (a `try_clone` of it), so that read
-    /// timeouts enforce the heartbeat deadlines and the closing handshake can shut
-    /// the socket down properly.
-    pub fn with_socket(mut self, socket: TcpStream) -> WebSocket<S> {
-        self.socket = Some(socket);
-        self.read_timeout = None;
-        self
-    }
-
     /// Drives a client's opening handshake to OPEN.
     fn open(mut self) -> Result<(WebSocket<S>, Open), Error> {
         loop {
@@ -303,7 +395,8 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Some(Event::Open(_)) => return Ok(self),
                 Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
-                _ => {}
+                Some(_) => {}
+                None => return Err(Error::AlreadyClosed),
             }
         }
     }
@@ -324,9 +417,13 @@ impl<S: Read + Write> WebSocket<S> {
         &self.stream
     }
 
-    /// The connection's clock: time since `origin`.
+    /// The clock the connection's timestamps come from.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
     fn now(&self) -> Timestamp {
-        Timestamp::from_duration(self.origin.elapsed())
+        self.clock.now()
     }
 
     /// Reads until a data message arrives. Pings are answered (and pongs noted) on
@@ -364,6 +461,18 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
+    /// Queues one fragment of a message sent piece by piece and writes it out; `last`
+    /// ends the message (see [`Connection::send_fragment`]).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<bytes::Bytes>,
+        last: bool,
+    ) -> Result<(), Error> {
+        self.conn.send_fragment(kind, data, last)?;
+        self.flush()
+    }
+
     /// Sends a ping.
     pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
         let now = self.now();
@@ -389,12 +498,39 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Writes out everything the connection has queued, retrying partial and
-    /// interrupted writes. On a write error the bytes stay queued.
+    /// interrupted writes, within the connection's deadlines: a peer that stops
+    /// reading ends the connection at the first deadline that passes (the write
+    /// timeout at the latest), and this returns a `TimedOut` error. On a write error
+    /// the bytes stay queued (see [`Connection::take_unsent`]) and nothing more is
+    /// written; reading goes on.
     pub fn flush(&mut self) -> Result<(), Error> {
-        if self.conn.buffered_amount() == 0 {
+        if self.write_failed && self.conn.buffered_amount() > 0 {
+            return Err(Error::Io(io::ErrorKind::BrokenPipe.into()));
+        }
+        self.write_out(None)
+    }
+
+    /// Writes until the output is empty; gives up at `until`, or when a deadline of
+    /// the connection passed and ended it.
+    fn write_out(&mut self, until: Option<Timestamp>) -> Result<(), Error> {
+        if self.conn.buffered_amount() == 0 || self.write_failed {
             return Ok(());
         }
         while self.conn.buffered_amount() > 0 {
+            let now = self.now();
+            let deadline = earliest(self.conn.poll_timeout(), until);
+            if deadline.is_some_and(|d| d <= now) {
+                if until.is_some_and(|u| u <= now) {
+                    return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+                }
+                let was = self.conn.state();
+                self.conn.handle_timeout(now);
+                if self.conn.state() == State::Closed || was == State::Closed {
+                    return Err(Error::Io(io::ErrorKind::TimedOut.into()));
+                }
+                continue;
+            }
+            self.set_write_timeout(deadline.map(|d| d.saturating_duration_since(now)))?;
             let result = {
                 let mut slices: [&[u8]; 64] = [&[]; 64];
                 let n = self.conn.transmit_vectored(&mut slices);
@@ -402,14 +538,18 @@ impl<S: Read + Write> WebSocket<S> {
                 self.stream.write_vectored(&io[..n])
             };
             match result {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(0) => return Err(self.write_error(io::ErrorKind::WriteZero.into())),
                 Ok(written) => self.conn.advance_transmit(written),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted || is_timeout(&e) => {}
+                Err(e) => return Err(self.write_error(e)),
             }
         }
-        self.stream.flush()?;
-        Ok(())
+        self.stream.flush().map_err(|e| self.write_error(e))
+    }
+
+    fn write_error(&mut self, e: io::Error) -> Error {
+        self.write_failed = true;
+        Error::Io(e)
     }
 
     /// The event loop: returns the next event, `None` when `until` passes without
@@ -417,18 +557,26 @@ impl<S: Read + Write> WebSocket<S> {
     fn next_event(&mut self, until: Option<Timestamp>) -> Result<Option<Event>, Error> {
         loop {
             if let Some(event) = self.conn.poll_event() {
-                self.flush_quietly();
-                if matches!(event, Event::Closed(_)) {
-                    self.finish_transport();
+                let _ = self.write_out(None);
+                if let Event::Closed(closed) = &event {
+                    let timed_out = matches!(closed.error, Some(ConnectionError::Timeout(_)));
+                    self.finish_transport(timed_out);
                 }
                 return Ok(Some(event));
             }
             if self.finished {
                 return Ok(None);
             }
-            self.flush()?;
+            match self.write_out(None) {
+                Ok(()) => {}
+                // The connection ended: its `Closed` event is next.
+                Err(_) if self.conn.state() == State::Closed => continue,
+                Err(e) if !self.write_failed => return Err(e),
+                // A failed write: keep reading what the peer sent.
+                Err(_) => {}
+            }
             if self.conn.transport() != TransportAction::Keep {
-                self.finish_transport();
+                self.finish_transport(false);
                 return Ok(None);
             }
             let now = self.now();
@@ -440,10 +588,7 @@ impl<S: Read + Write> WebSocket<S> {
                 self.conn.handle_timeout(now);
                 continue;
             }
-            let deadline = match (timer, until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = earliest(timer, until);
             self.set_read_timeout(deadline.map(|d| d.saturating_duration_since(now)))?;
             match self.stream.read(&mut self.buf) {
                 Ok(0) => self.conn.handle_eof(self.now()),
@@ -469,8 +614,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         if let Some(socket) = &self.socket {
-            // A zero timeout means "block forever" to the OS: use the smallest one.
-            let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+            let timeout = os_timeout(timeout);
             if self.read_timeout != Some(timeout) {
                 socket.set_read_timeout(timeout)?;
                 self.read_timeout = Some(timeout);
@@ -479,21 +623,35 @@ impl<S: Read + Write> WebSocket<S> {
         Ok(())
     }
 
-    fn flush_quietly(&mut self) {
-        if self.flush().is_err() {
-            // The peer is gone; what could not be written stays queued for
-            // `Connection::take_unsent`.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if let Some(socket) = &self.socket {
+            let timeout = os_timeout(timeout);
+            if self.write_timeout != Some(timeout) {
+                socket.set_write_timeout(timeout)?;
+                self.write_timeout = Some(timeout);
+            }
         }
+        Ok(())
     }
 
     /// Honours the transport verdict once the connection has ended: write what is
     /// queued, then shut down and drain (server), wait for the peer's end of stream
     /// (client), or just close, all within the close timeout.
-    fn finish_transport(&mut self) {
+    fn finish_transport(&mut self, timed_out: bool) {
         if self.finished {
             return;
         }
-        self.flush_quietly();
+        // The last output (a close frame, an HTTP answer) gets the close timeout to
+        // go out, whatever the peer does; after a timeout, when the peer gave no sign
+        // of life, only what the transport takes at once.
+        let config = self.conn.config();
+        let grace = if timed_out {
+            Some(Duration::ZERO)
+        } else {
+            config.close_timeout.or(config.write_timeout)
+        };
+        let until = grace.map(|g| self.now() + g.max(Duration::from_millis(1)));
+        let _ = self.write_out(until);
         loop {
             match self.conn.transport() {
                 TransportAction::Keep => return,
@@ -533,6 +691,20 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A socket timeout for a wait of `wait`: the OS reads zero as "block forever", so the
+/// smallest nonzero one stands in for it.
+fn os_timeout(wait: Option<Duration>) -> Option<Duration> {
+    wait.map(|t| t.max(Duration::from_millis(1)))
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -542,233 +714,6 @@ fn is_timeout(e: &io::Error) -> bool {
 
 fn vec_box(n: usize) -> Box<[u8]> {
     std::vec![0u8; n].into_boxed_slice()
-}
-
-/// What [`ReconnectingClient::poll`] reports.
-#[cfg(feature = "getrandom")]
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ClientEvent {
-    /// A connection opened (the first or a new one).
-    Connected(Open),
-    /// An event from the current connection.
-    Event(Event),
-    /// The connection ended or an attempt failed; the next attempt is due at the
-    /// given time after the client's start, or never (`None`: gave up).
-    Disconnected {
-        /// Why.
-        error: Error,
-        /// When the next attempt may start, counted from the client's creation.
-        retry_in: Option<Duration>,
-    },
-    /// A message kept while disconnected that a new connection refused outright
-    /// (larger than [`Config::max_buffered_output`], say). No later connection would
-    /// take it either, so it is handed back here and not retried.
-    Refused {
-        /// The message.
-        message: Message,
-        /// Why the connection refused it.
-        error: Error,
-    },
-}
-
-#[cfg(feature = "getrandom")]
-/// A client that reconnects by a [`ReconnectPolicy`] when the server goes away.
-/// Messages the connection had not finished writing when it died are resent on the
-/// next connection, as are messages sent while disconnected (at least once).
-pub struct ReconnectingClient {
-    request: ClientRequest,
-    config: Config,
-    reconnect: Reconnect,
-    ws: Option<WebSocket<TcpStream>>,
-    outbox: VecDeque<Message>,
-    /// Events to report before anything else (refused messages).
-    pending: VecDeque<ClientEvent>,
-    origin: Instant,
-}
-
-#[cfg(feature = "getrandom")]
-impl core::fmt::Debug for ReconnectingClient {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ReconnectingClient")
-            .field("connected", &self.ws.is_some())
-            .field("outbox", &self.outbox.len())
-            .field("reconnect", &self.reconnect)
-            .finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "getrandom")]
-impl ReconnectingClient {
-    /// A client for `url` that will connect on the first [`poll`](Self::poll).
-    pub fn new(
-        url: &str,
-        config: Config,
-        policy: ReconnectPolicy,
-    ) -> Result<ReconnectingClient, Error> {
-        Ok(Self::with_request(
-            ClientRequest::from_url(url)?,
-            config,
-            policy,
-        ))
-    }
-
-    /// A client that sends `request` (subprotocols, headers...) on each attempt.
-    pub fn with_request(
-        request: ClientRequest,
-        config: Config,
-        policy: ReconnectPolicy,
-    ) -> ReconnectingClient {
-        ReconnectingClient {
-            request,
-            config,
-            reconnect: Reconnect::new(policy, crate::OsEntropy::new()),
-            ws: None,
-            outbox: VecDeque::new(),
-            pending: VecDeque::new(),
-            origin: Instant::now(),
-        }
-    }
-
-    fn now(&self) -> Timestamp {
-        Timestamp::from_duration(self.origin.elapsed())
-    }
-
-    /// Whether a connection is open now.
-    pub fn is_connected(&self) -> bool {
-        self.ws.is_some()
-    }
-
-    /// Sends a message now if connected, else keeps it for the next connection.
-    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        match &mut self.ws {
-            Some(ws) => match ws.send(message.clone()) {
-                Ok(()) => Ok(()),
-                Err(Error::Io(_)) => {
-                    // Kept by the connection; recovered from `take_unsent` on drop.
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-            None => {
-                self.outbox.push_back(message);
-                Ok(())
-            }
-        }
-    }
-
-    /// Waits up to `max_wait` for something to happen: connecting when an attempt is
-    /// due, or an event on the open connection. `Ok(None)` when nothing happened.
-    pub fn poll(&mut self, max_wait: Duration) -> Result<Option<ClientEvent>, Error> {
-        if let Some(event) = self.pending.pop_front() {
-            return Ok(Some(event));
-        }
-        let Some(ws) = &mut self.ws else {
-            return self.try_connect(max_wait);
-        };
-        match ws.read_event_timeout(max_wait) {
-            Ok(Some(Event::Closed(closed))) => Ok(Some(self.lost(Error::Closed(*closed)))),
-            Ok(Some(event)) => Ok(Some(ClientEvent::Event(event))),
-            Ok(None) => Ok(None),
-            Err(e) => Ok(Some(self.lost(e))),
-        }
-    }
-
-    fn try_connect(&mut self, max_wait: Duration) -> Result<Option<ClientEvent>, Error> {
-        let Some(at) = self.reconnect.next_attempt() else {
-            return Err(Error::AlreadyClosed);
-        };
-        let now = self.now();
-        if at > now {
-            std::thread::sleep(at.saturating_duration_since(now).min(max_wait));
-            return Ok(None);
-        }
-        match connect_with(self.request.clone(), self.config.clone()) {
-            Ok((mut ws, open)) => {
-                self.reconnect.connected(self.now());
-                while let Some(message) = self.outbox.pop_front() {
-                    match ws.send(message.clone()) {
-                        Ok(()) => {}
-                        // Taken but not written: recovered from the connection.
-                        Err(Error::Io(e)) => {
-                            self.ws = Some(ws);
-                            return Ok(Some(self.lost(Error::Io(e))));
-                        }
-                        Err(error) => self
-                            .pending
-                            .push_back(ClientEvent::Refused { message, error }),
-                    }
-                }
-                self.ws = Some(ws);
-                Ok(Some(ClientEvent::Connected(open)))
-            }
-            Err(error) => {
-                let next = self.reconnect.attempt_failed(self.now());
-                Ok(Some(self.disconnected(error, next)))
-            }
-        }
-    }
-
-    /// The open connection ended: keep what it did not write, schedule the next try.
-    /// What it did not write was sent before anything still in the outbox, so it goes
-    /// first.
-    fn lost(&mut self, error: Error) -> ClientEvent {
-        if let Some(mut ws) = self.ws.take() {
-            let unsent = ws.connection_mut().take_unsent();
-            for unsent in unsent.into_iter().rev() {
-                // Only whole messages are sent through this client.
-                let message = match unsent.kind {
-                    crate::MessageKind::Text => match crate::Text::try_from(unsent.data) {
-                        Ok(t) => Message::Text(t),
-                        Err(_) => continue,
-                    },
-                    crate::MessageKind::Binary => Message::Binary(unsent.data),
-                };
-                self.outbox.push_front(message);
-            }
-        }
-        let next = self.reconnect.disconnected(self.now());
-        self.disconnected(error, next)
-    }
-
-    fn disconnected(&self, error: Error, next: Option<Timestamp>) -> ClientEvent {
-        let now = self.now();
-        ClientEvent::Disconnected {
-            error,
-            retry_in: next.map(|t| t.saturating_duration_since(now)),
-        }
-    }
-
-    /// Closes the current connection, if any, with a normal closure.
-    pub fn close(&mut self) -> Result<(), Error> {
-        if let Some(mut ws) = self.ws.take()
-            && ws.connection().state() == crate::State::Open
-        {
-            ws.close(CloseCode::NORMAL, "")?;
-        }
-        Ok(())
-    }
-
-    /// The reconnect state.
-    pub fn reconnect(&self) -> &Reconnect {
-        &self.reconnect
-    }
-
-    /// Messages waiting for a connection.
-    pub fn pending(&self) -> usize {
-        self.outbox.len()
-    }
-
-    /// The request used for each attempt.
-    pub fn request(&self) -> &ClientRequest {
-        &self.request
-    }
-
-    /// The configuration used for each connection.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
 }
 
 #[cfg(test)]

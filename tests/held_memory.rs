@@ -1,0 +1,104 @@
+//! What a peer can make a connection hold is bounded by the settings, measured with
+//! a counting allocator (in a test binary of its own, with a single test, so that
+//! nothing else allocates meanwhile):
+//! - a peer that never reads and floods pings: the queued pongs, records included,
+//!   stay within `max_buffered_output` plus a small bound;
+//! - a message being reassembled: its buffer never grows past `max_message_size`.
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{live, peak, reset_peak};
+mod common;
+use common::{KEY, c2s};
+
+use wsmachine::frame::{FrameHeader, OpCode};
+use wsmachine::{Config, Connection, Event, Message, Negotiated, Timestamp};
+
+const T: Timestamp = Timestamp::ZERO;
+
+/// What may come on top of the limits: the tail buffer of small frames not yet
+/// sealed (at most 64 KiB), one input chunk kept while events wait, the event queue.
+const SMALL_BOUND: isize = 192 << 10;
+
+fn server(config: Config) -> Connection {
+    Connection::upgraded_server(config, Negotiated::none(), &[], T).unwrap()
+}
+
+#[test]
+fn what_a_peer_can_make_a_connection_hold_is_bounded() {
+    ping_flood_at_a_peer_that_never_reads();
+    reassembly_never_exceeds_the_message_limit();
+}
+
+/// Two million empty pings, read 64 KiB at a time by an application that polls
+/// every event but whose transport takes nothing: the pongs are queued until the
+/// limit, then one waits outside the queue.
+fn ping_flood_at_a_peer_that_never_reads() {
+    let limit = 1 << 20;
+    let mut config = Config::default();
+    config.max_buffered_output = limit;
+    let ping = c2s(OpCode::Ping, true, b"");
+    let pings_per_read = (64 << 10) / ping.len();
+    let chunk: Vec<u8> = ping.repeat(pings_per_read);
+    let rounds = 2_000_000 * ping.len() / chunk.len();
+
+    let before = live();
+    reset_peak();
+    let mut s = server(config);
+    for _ in 0..rounds {
+        s.handle_data(T, &chunk);
+        while s.poll_event().is_some() {}
+    }
+    let held = live() - before;
+    let peak = peak() - before;
+    let (pongs, state) = (s.buffered_amount() / 2, s.state());
+    drop(s);
+    let leaked = live() - before;
+    // Printing allocates (the test harness captures output): only after measuring.
+    println!("ping flood: {pongs} pongs queued, {held} bytes held, peak {peak} (limit {limit})");
+    assert_eq!(leaked, 0);
+    assert!(
+        peak <= limit as isize + SMALL_BOUND,
+        "peak {peak} bytes for a {limit}-byte output limit"
+    );
+    assert_eq!(state, wsmachine::State::Open);
+    assert!(pongs > 0, "the transport never took anything");
+}
+
+/// A message of 5 MiB + 1 byte (no power of two, where doubling would overshoot)
+/// under a limit of exactly that size, as a fragment and a large final frame, fed in
+/// 64 KiB reads: the buffer peaks at the message size, not at twice it.
+fn reassembly_never_exceeds_the_message_limit() {
+    let size: usize = (5 << 20) + 1;
+    let mut config = Config::default();
+    config.max_message_size = size as u64;
+    let first = 1000;
+    let mut wire = c2s(OpCode::Binary, false, &vec![1u8; first]);
+    let mut header = FrameHeader::new(OpCode::Continuation, (size - first) as u64);
+    header.mask = Some(KEY);
+    header.encode_to_vec(&mut wire);
+    let payload_at = wire.len();
+    wire.resize(payload_at + size - first, 0);
+    wsmachine::mask::apply_mask(&mut wire[payload_at..], KEY, 0);
+
+    let before = live();
+    reset_peak();
+    let mut s = server(config);
+    let mut message = None;
+    for piece in wire.chunks(64 << 10) {
+        s.handle_data(T, piece);
+        while let Some(event) = s.poll_event() {
+            if let Event::Message(Message::Binary(m)) = event {
+                message = Some(m);
+            }
+        }
+    }
+    let peak = peak() - before;
+    let message = message.expect("the message arrived");
+    assert_eq!(message.len(), size);
+    println!("reassembly: {size}-byte message, peak {peak} bytes");
+    assert!(
+        peak <= size as isize + SMALL_BOUND,
+        "peak {peak} bytes for a {size}-byte message limit"
+    );
+}
