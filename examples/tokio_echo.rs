@@ -15,12 +15,12 @@ mod args;
 
 use std::io::IoSlice;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use wsmachine::{Accept, Config, Connection, Event, Timestamp, TransportAction};
+use wsmachine::{Accept, Clock, Config, Connection, Event, State, TransportAction};
 
 fn usage() -> String {
     format!(
@@ -59,9 +59,9 @@ async fn main() -> std::io::Result<()> {
 
 async fn serve(mut stream: TcpStream, config: Config) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    let origin = Instant::now();
-    let now = || Timestamp::from_duration(origin.elapsed());
-    let mut conn = Connection::server(config, now()).unwrap();
+    let clock = Clock::new();
+    let now = || clock.now();
+    let mut conn = Connection::server(config, now()).expect("the settings were validated");
     let mut buf = vec![0u8; 16 << 10];
     loop {
         // 1. Events: accept every upgrade request, echo every message.
@@ -77,18 +77,35 @@ async fn serve(mut stream: TcpStream, config: Config) -> std::io::Result<()> {
                 _ => {}
             }
         }
-        // 2. Output: everything the connection queued, with vectored writes.
+        // 2. Output: everything the connection queued, with vectored writes. A write
+        //    that makes no progress waits only until the connection's next deadline
+        //    (the write timeout at the latest), so a peer that stops reading is
+        //    dropped like one that stops sending.
         while conn.buffered_amount() > 0 {
+            let closed = conn.state() == State::Closed;
+            let wait = match conn.poll_timeout() {
+                Some(deadline) => Some(clock.instant(deadline)),
+                // An ended connection has no deadline left: a second for its last bytes.
+                None if closed => Some(std::time::Instant::now() + Duration::from_secs(1)),
+                None => None,
+            };
             let written = {
                 let mut slices: [&[u8]; 32] = [&[]; 32];
                 let n = conn.transmit_vectored(&mut slices);
                 let io: Vec<IoSlice<'_>> = slices[..n].iter().map(|s| IoSlice::new(s)).collect();
-                stream.write_vectored(&io).await?
+                let write = stream.write_vectored(&io);
+                match wait {
+                    Some(at) => tokio::time::timeout_at(at.into(), write).await,
+                    None => Ok(write.await),
+                }
             };
-            if written == 0 {
-                return Ok(());
+            match written {
+                Ok(Ok(0)) => return Ok(()),
+                Ok(Ok(n)) => conn.advance_transmit(n),
+                Ok(Err(e)) => return Err(e),
+                Err(_elapsed) if closed => return Ok(()),
+                Err(_elapsed) => conn.handle_timeout(now()),
             }
-            conn.advance_transmit(written);
         }
         // 3. The transport verdict.
         match conn.transport() {

@@ -23,7 +23,9 @@
 //! ```
 //! use wsmachine::{Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
 //!
-//! // Two ends whose upgrade already happened, joined by an in-memory pipe.
+//! // Two ends whose upgrade already happened, joined by an in-memory pipe. The
+//! // seeded entropy source keeps the example reproducible; it is for tests only
+//! // (in production, `OsEntropy::new()`: masking keys must be unpredictable).
 //! let now = Timestamp::ZERO;
 //! let mut client = Connection::upgraded_client(
 //!     Config::default(), Negotiated::none(), SeededEntropy::new(1), &[], now).unwrap();
@@ -49,7 +51,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; needed by `blocking`, `http`, `arbitrary`, `proptest` |
+//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; [`Clock`] (timestamps from `Instant`); needed by `blocking`, `http`, `arbitrary`, `proptest` |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |

@@ -8,6 +8,8 @@
 //!
 //! let mut policy = ReconnectPolicy::default();
 //! policy.jitter_percent = 0;
+//! // Seeded for a reproducible example (tests only): give real clients `OsEntropy`,
+//! // so that their retries do not all land at the same moments.
 //! let mut r = Reconnect::new(policy, SeededEntropy::new(1));
 //! let t0 = Timestamp::ZERO;
 //! assert_eq!(r.next_attempt(), Some(t0));             // the first try is immediate

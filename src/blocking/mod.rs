@@ -518,7 +518,13 @@ impl<S: Read + Write> WebSocket<S> {
         }
         while self.conn.buffered_amount() > 0 {
             let now = self.now();
-            let deadline = earliest(self.conn.poll_timeout(), until);
+            let mut deadline = earliest(self.conn.poll_timeout(), until);
+            if deadline.is_none() && self.conn.state() == State::Closed {
+                // An ended connection has no deadline left to bound the wait: what
+                // it still holds goes out only as the final write allows (see
+                // `finish_transport`), never by blocking for good.
+                deadline = Some(now);
+            }
             if deadline.is_some_and(|d| d <= now) {
                 if until.is_some_and(|u| u <= now) {
                     return Err(Error::Io(io::ErrorKind::TimedOut.into()));
@@ -557,10 +563,12 @@ impl<S: Read + Write> WebSocket<S> {
     fn next_event(&mut self, until: Option<Timestamp>) -> Result<Option<Event>, Error> {
         loop {
             if let Some(event) = self.conn.poll_event() {
-                let _ = self.write_out(None);
                 if let Event::Closed(closed) = &event {
                     let timed_out = matches!(closed.error, Some(ConnectionError::Timeout(_)));
                     self.finish_transport(timed_out);
+                } else {
+                    // An answer the event prompted (a pong, say) goes out now.
+                    let _ = self.write_out(None);
                 }
                 return Ok(Some(event));
             }
