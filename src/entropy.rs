@@ -99,7 +99,7 @@ impl Entropy for OsEntropy {
 ///
 /// **For tests and replays only**, unless the seed is secret: anyone who knows the
 /// seed knows every masking key, and §10.3 requires keys the peer cannot predict.
-/// In production use [`OsEntropy`](crate::OsEntropy). A clone repeats the same
+/// In production use [`OsEntropy`]. A clone repeats the same
 /// stream, which is what a replay wants.
 #[derive(Clone)]
 pub struct SeededEntropy {

@@ -7,8 +7,8 @@ use core::time::Duration;
 use wsmachine::frame::{FrameHeader, OpCode};
 use wsmachine::handshake::server::parse_request;
 use wsmachine::{
-    Clock, CloseCode, Config, Connection, ConnectionError, Delivery, Event, HandshakeError,
-    SeededEntropy, State, Timeout, Timestamp, TransportAction,
+    Clock, CloseCode, Config, Connection, Delivery, Event, HandshakeError, SeededEntropy, State,
+    Timeout, Timestamp, TransportAction,
 };
 
 const fn secs(s: u64) -> Timestamp {
@@ -24,16 +24,6 @@ fn request_with_target(target: &str) -> wsmachine::Request {
         .unwrap()
         .unwrap()
         .0
-}
-
-fn timeout_of(events: &[Event]) -> Option<Timeout> {
-    events.iter().find_map(|e| match e {
-        Event::Closed(c) => match c.error {
-            Some(ConnectionError::Timeout(t)) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    })
 }
 
 // ---- Request::path ----

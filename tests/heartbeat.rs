@@ -7,8 +7,8 @@ use core::time::Duration;
 use proptest::prelude::*;
 use wsmachine::frame::OpCode;
 use wsmachine::{
-    ClientRequest, CloseCode, Config, Connection, ConnectionError, Event, SeededEntropy, State,
-    Timeout, Timestamp, TransportAction,
+    ClientRequest, CloseCode, Config, Connection, Event, SeededEntropy, State, Timeout, Timestamp,
+    TransportAction,
 };
 
 const fn secs(s: u64) -> Timestamp {
@@ -26,16 +26,6 @@ fn sent_frames(conn: &mut Connection) -> Vec<wsmachine::frame::Frame> {
     let mut out = Vec::new();
     conn.transmit_into(&mut out);
     frames(&out)
-}
-
-fn timeout_of(events: &[Event]) -> Option<Timeout> {
-    events.iter().find_map(|e| match e {
-        Event::Closed(c) => match c.error {
-            Some(ConnectionError::Timeout(t)) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    })
 }
 
 #[test]

@@ -119,6 +119,17 @@ pub fn messages(outcome: &Outcome) -> Vec<wsmachine::Message> {
         .collect()
 }
 
+/// The timeout that ended the connection, if a `Closed` event among `events` says so.
+pub fn timeout_of(events: &[Event]) -> Option<wsmachine::Timeout> {
+    events.iter().find_map(|e| match e {
+        Event::Closed(c) => match c.error {
+            Some(wsmachine::ConnectionError::Timeout(t)) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 /// The `Closed` event, which must be the last event.
 pub fn closed(outcome: &Outcome) -> wsmachine::Closed {
     match outcome.events.last() {
