@@ -191,7 +191,8 @@ fn recv_wsmachine(input: &[u8], count: usize) -> usize {
             .unwrap();
     let (mut got, mut bytes) = (0, 0);
     for read in input.chunks(64 << 10) {
-        conn.handle_data(Timestamp::ZERO, read);
+        // Every event is polled before the next read: all of it is taken.
+        assert_eq!(conn.handle_data(Timestamp::ZERO, read), read.len());
         while let Some(event) = conn.poll_event() {
             if let Event::Message(m) = event {
                 bytes += black_box(m.len());
@@ -458,7 +459,7 @@ fn main() {
     let mut conn =
         Connection::upgraded_server(Config::default(), Negotiated::none(), &[], Timestamp::ZERO)
             .unwrap();
-    conn.handle_data(Timestamp::ZERO, &hello);
+    assert_eq!(conn.handle_data(Timestamp::ZERO, &hello), hello.len());
     drop(conn.poll_event());
     let ours = counting_alloc::live() - before;
     let size_ours = std::mem::size_of::<Connection>();

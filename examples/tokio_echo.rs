@@ -123,7 +123,11 @@ async fn serve(mut stream: TcpStream, config: Config) -> std::io::Result<()> {
         tokio::select! {
             read = stream.read(&mut buf) => match read {
                 Ok(0) | Err(_) => conn.handle_eof(now()),
-                Ok(n) => conn.handle_data(now(), &buf[..n]),
+                // Every event was polled before this read: all of it is taken.
+                Ok(n) => {
+                    let taken = conn.handle_data(now(), &buf[..n]);
+                    debug_assert_eq!(taken, n);
+                }
             },
             () = tokio::time::sleep(sleep) => conn.handle_timeout(now()),
         }

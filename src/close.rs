@@ -3,7 +3,7 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, SendError};
 use crate::frame::MAX_CONTROL_PAYLOAD;
 
 /// A close status code.
@@ -108,6 +108,23 @@ pub fn parse_close_payload(payload: &[u8]) -> Result<(CloseCode, &str), Protocol
             Ok((code, reason))
         }
     }
+}
+
+/// The rules for a close the application asks for (§5.5.1, §7.4): a code that may
+/// be sent, or [`CloseCode::NO_STATUS`] for a close frame without a body (and then
+/// no reason), and a reason that fits in a control frame.
+pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), SendError> {
+    if code == CloseCode::NO_STATUS {
+        if !reason.is_empty() {
+            return Err(SendError::ReasonWithoutCode);
+        }
+    } else if !code.is_sendable() {
+        return Err(SendError::InvalidCloseCode(code));
+    }
+    if reason.len() > MAX_REASON_LEN {
+        return Err(SendError::ControlPayloadTooLong(reason.len()));
+    }
+    Ok(())
 }
 
 /// Writes a close body into `out` and returns its length: nothing for

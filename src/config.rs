@@ -8,6 +8,7 @@ use crate::handshake::server::{OriginPolicy, Request};
 /// How received data messages reach the application.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum Delivery {
     /// Reassemble each message and deliver it whole as
     /// [`Event::Message`](crate::Event::Message). The default.

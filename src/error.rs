@@ -194,6 +194,11 @@ pub enum ConnectionError {
     /// A deadline passed. Nothing was sent: the peer gave no sign of life, so a
     /// close frame would only sit in a dead socket's buffer.
     Timeout(Timeout),
+    /// The application ended the connection without a closing handshake:
+    /// [`Connection::abort`](crate::Connection::abort), or
+    /// [`Connection::close`](crate::Connection::close) before it was open (a server
+    /// then answers 503).
+    Aborted,
 }
 
 impl fmt::Display for ConnectionError {
@@ -203,6 +208,7 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Eof => f.write_str("connection closed without a close frame"),
             ConnectionError::Handshake(e) => write!(f, "opening handshake failed: {e}"),
             ConnectionError::Timeout(t) => write!(f, "timed out: {t}"),
+            ConnectionError::Aborted => f.write_str("ended by the application"),
         }
     }
 }

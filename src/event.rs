@@ -7,8 +7,10 @@ use bytes::Bytes;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use alloc::collections::VecDeque;
+
 use crate::close::CloseCode;
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, ProtocolError};
 use crate::handshake::server::Request;
 use crate::handshake::{Extension, Headers};
 use crate::message::{Fragment, Message};
@@ -43,6 +45,7 @@ pub enum Event {
 
 /// What an opening handshake settled.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Open {
     /// The selected subprotocol, if any.
     pub protocol: Option<String>,
@@ -55,6 +58,7 @@ pub struct Open {
 
 /// How a connection ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Closed {
     /// For a clean close, the code in the peer's close frame (1005 if it had none).
     /// For a failure, the code of the close frame sent for it (1002, 1007, 1008,
@@ -67,4 +71,79 @@ pub struct Closed {
     pub clean: bool,
     /// Why the connection failed, when it did not close cleanly.
     pub error: Option<ConnectionError>,
+}
+
+/// What was read that changes what goes out: the answer to a ping or to the peer's
+/// close, a violation, the end of the stream.
+#[derive(Debug)]
+pub(crate) enum Deferred {
+    Ping(Bytes),
+    PeerClose(CloseCode, String),
+    Failure(ProtocolError),
+    Eof,
+}
+
+impl Deferred {
+    /// Whether nothing after it is read: a close frame, a violation or the end of
+    /// the stream ends what the peer says.
+    pub(crate) const fn stops_reading(&self) -> bool {
+        !matches!(self, Deferred::Ping(_))
+    }
+}
+
+#[derive(Debug)]
+enum Queued {
+    Event(Event),
+    Deferred(Deferred),
+}
+
+/// The events waiting to be polled, in the order they happened, and the rule that
+/// keeps replies in that order.
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue(VecDeque<Queued>);
+
+impl EventQueue {
+    pub(crate) fn push(&mut self, event: Event) {
+        self.0.push_back(Queued::Event(event));
+    }
+
+    /// The ordering rule. An answer to a ping or a close, a violation and the end of
+    /// the stream each change what goes out. Read while earlier events still wait to
+    /// be polled, it waits behind them, and takes effect when polling reaches it: the
+    /// application may answer those earlier events (echo a message, say), and its
+    /// answer must go out before the pong or the close frame, as the peer expects
+    /// replies in the order it sent what they reply to (Autobahn 3.2 and others check
+    /// this). With nothing waiting, it is handed back to take effect now.
+    pub(crate) fn in_order(&mut self, deferred: Deferred) -> Option<Deferred> {
+        if self.0.is_empty() {
+            return Some(deferred);
+        }
+        self.0.push_back(Queued::Deferred(deferred));
+        None
+    }
+
+    /// The next entry: an event to report, or something deferred to act on now.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Result<Event, Deferred>> {
+        Some(match self.0.pop_front()? {
+            Queued::Event(event) => Ok(event),
+            Queued::Deferred(deferred) => Err(deferred),
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Gives the queue's memory back once it is empty: an idle connection holds no
+    /// heap.
+    pub(crate) fn release(&mut self) {
+        if self.0.is_empty() && self.0.capacity() > 0 {
+            self.0 = VecDeque::new();
+        }
+    }
 }

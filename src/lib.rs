@@ -20,31 +20,86 @@
 //!
 //! ## A run loop
 //!
-//! ```
-//! use wsmachine::{Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
+//! Each end goes through the same turn whenever its transport has bytes, its
+//! output can be written, or its deadline passes: feed the input, act on the
+//! deadline, drain the events, write the output, then do what [`transport`] says.
+//! Here two ends whose upgrade already happened talk through an in-memory pipe; the
+//! client says hello and closes, the server echoes, and both close their transport
+//! as the closing handshake requires.
 //!
-//! // Two ends whose upgrade already happened, joined by an in-memory pipe. The
-//! // seeded entropy source keeps the example reproducible; it is for tests only
+//! [`transport`]: Connection::transport
+//!
+//! ```
+//! use wsmachine::{CloseCode, Config, Connection, Event, Message, Negotiated, SeededEntropy};
+//! use wsmachine::{Timestamp, TransportAction};
+//!
+//! /// One turn: returns the events it saw and appends to `wire` what it wrote.
+//! fn turn(conn: &mut Connection, now: Timestamp, read: &[u8], eof: bool, wire: &mut Vec<u8>)
+//!     -> Vec<Event>
+//! {
+//!     if !read.is_empty() {
+//!         // All of it is taken: the events of earlier input were all polled.
+//!         let taken = conn.handle_data(now, read);
+//!         assert_eq!(taken, read.len());
+//!     }
+//!     if eof {
+//!         conn.handle_eof(now);
+//!     }
+//!     if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+//!         conn.handle_timeout(now);
+//!     }
+//!     let mut events = Vec::new();
+//!     while let Some(event) = conn.poll_event() {
+//!         if let Event::Message(message) = &event {
+//!             let _ = conn.send(message.clone()); // echo (refused once closing)
+//!         }
+//!         events.push(event);
+//!     }
+//!     loop {
+//!         let chunk = conn.transmit();       // write this to the socket...
+//!         if chunk.is_empty() {
+//!             break;
+//!         }
+//!         wire.extend_from_slice(chunk);
+//!         let written = chunk.len();
+//!         conn.advance_transmit(written);     // ...and report how much was written
+//!     }
+//!     events
+//! }
+//!
+//! let mut now = Timestamp::ZERO;
+//! // The seeded entropy source keeps the example reproducible; it is for tests only
 //! // (in production, `OsEntropy::new()`: masking keys must be unpredictable).
-//! let now = Timestamp::ZERO;
 //! let mut client = Connection::upgraded_client(
 //!     Config::default(), Negotiated::none(), SeededEntropy::new(1), &[], now).unwrap();
-//! let mut server = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now).unwrap();
-//!
+//! let mut server =
+//!     Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now).unwrap();
 //! client.send_text("hello").unwrap();
-//! let mut wire = Vec::new();
-//! client.transmit_into(&mut wire);          // bytes for the socket
-//! server.handle_data(now, &wire);           // bytes from the socket
-//! while let Some(event) = server.poll_event() {
-//!     if let Event::Message(message) = event {
-//!         server.send(message).unwrap();    // echo
+//! client.close(now, CloseCode::NORMAL, "done").unwrap();
+//!
+//! let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+//! let (mut server_eof, mut client_eof) = (false, false);
+//! let mut client_events = Vec::new();
+//! while client.transport() != TransportAction::Close || server.transport() != TransportAction::Close {
+//!     let input = std::mem::take(&mut to_client);
+//!     client_events.extend(turn(&mut client, now, &input, client_eof, &mut to_server));
+//!     let input = std::mem::take(&mut to_server);
+//!     turn(&mut server, now, &input, server_eof, &mut to_client);
+//!     // The transport verdicts: after a clean close the server shuts down first
+//!     // (RFC 6455 §7.1.1), and the client closes once it has seen that.
+//!     client_eof |= server.transport() != TransportAction::Keep && to_client.is_empty();
+//!     server_eof |= client.transport() == TransportAction::Close;
+//!     if to_client.is_empty() && to_server.is_empty() {
+//!         // Nothing moves: sleep until the next deadline (the close timeout bounds
+//!         // every wait here).
+//!         let next = [client.poll_timeout(), server.poll_timeout()].into_iter().flatten().min();
+//!         now = next.map_or(now, |deadline| deadline.max(now));
 //!     }
 //! }
-//! let mut wire = Vec::new();
-//! server.transmit_into(&mut wire);
-//! client.handle_data(now, &wire);
-//! let Some(Event::Message(echo)) = client.poll_event() else { panic!() };
-//! assert_eq!(echo.as_bytes(), b"hello");
+//! assert!(matches!(&client_events[0], Event::Message(Message::Text(t)) if t == "hello"));
+//! let Some(Event::Closed(closed)) = client_events.last() else { panic!() };
+//! assert!(closed.clean && closed.code == CloseCode::NORMAL);
+//! assert_eq!(client.closed(), Some(&**closed)); // and it stays known
 //! ```
 //!
 //! ## Features
@@ -86,6 +141,9 @@ pub mod mask;
 mod message;
 pub mod oracle;
 mod reconnect;
+mod recv;
+mod role;
+mod send;
 mod state;
 #[cfg(feature = "proptest")]
 pub mod strategies;
@@ -96,7 +154,7 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, ConfigError, Delivery};
-pub use connection::{Connection, Negotiated, Role};
+pub use connection::Connection;
 #[cfg(feature = "getrandom")]
 pub use entropy::OsEntropy;
 pub use entropy::{Entropy, EntropyError, SeededEntropy};
@@ -104,9 +162,10 @@ pub use error::{ConnectionError, ProtocolError, SendError};
 pub use event::{Closed, Event, Open};
 pub use handshake::client::ClientRequest;
 pub use handshake::server::{Accept, OriginPolicy, Reject, Request};
-pub use handshake::{HandshakeError, Headers};
+pub use handshake::{HandshakeError, Headers, Negotiated};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
 pub use reconnect::{Reconnect, ReconnectPolicy};
+pub use role::Role;
 pub use state::{State, TransportAction};
 #[cfg(feature = "std")]
 pub use time::Clock;

@@ -241,6 +241,7 @@ impl From<Vec<u8>> for Message {
 /// every piece is valid UTF-8 on its own: a code point cut by a frame or chunk
 /// boundary is held back and starts the next piece.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Fragment {
     /// The message type, the same on every piece.
     pub kind: MessageKind,

@@ -237,7 +237,10 @@ pub fn run_with(options: Options, input: &[u8]) -> Verdict {
         conn.transmit_into(&mut request_bytes);
     }
     let mut events = Vec::new();
-    conn.handle_data(t, input);
+    // A fresh connection takes all of it (the rest of what it cannot parse yet
+    // waits for the events to be polled).
+    let taken = conn.handle_data(t, input);
+    debug_assert_eq!(taken, input.len());
     drain(&mut conn, &mut events);
     conn.handle_eof(t);
     drain(&mut conn, &mut events);

@@ -5,7 +5,12 @@
 //! [`Connection::handle_timeout`](crate::Connection::handle_timeout).
 
 use core::fmt;
+use core::time::Duration;
 
+use bytes::Bytes;
+
+use crate::config::Config;
+use crate::state::Timers;
 use crate::time::Timestamp;
 
 /// Why a connection gave up waiting.
@@ -112,10 +117,180 @@ impl TimerTable {
     }
 }
 
+/// Every deadline of a connection and what moves them: the lifecycle's
+/// transitions ([`Timers`]), bytes and frames from the peer, the keepalive pings and
+/// their pongs, and output waiting to be written.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deadlines {
+    table: TimerTable,
+    /// Since when output has waited with nothing written, once a `now` has told (see
+    /// [`output_waits`](Self::output_waits)).
+    write_since: Option<Timestamp>,
+    /// Keepalive pings sent (the next one's payload).
+    pings_sent: u64,
+    /// Our most recent ping and when it was sent, to time its pong.
+    last_ping: Option<(Bytes, Timestamp)>,
+    rtt: Option<Duration>,
+}
+
+impl Deadlines {
+    /// The earliest armed deadline.
+    pub(crate) fn next(&self) -> Option<Timestamp> {
+        self.table.next()
+    }
+
+    /// Whether `timer` is due at `now`; if so it is disarmed.
+    pub(crate) fn take_due(&mut self, timer: Timer, now: Timestamp) -> bool {
+        let due = self.table.get(timer).is_some_and(|at| at <= now);
+        if due {
+            self.table.stop(timer);
+        }
+        due
+    }
+
+    /// The round-trip time of the last ping answered.
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    fn start(&mut self, timer: Timer, now: Timestamp, config: &Config) {
+        let after = match timer {
+            Timer::Handshake => config.handshake_timeout,
+            Timer::Close => config.close_timeout,
+            Timer::Write => config.write_timeout,
+            Timer::Idle => config.idle_timeout,
+            Timer::Pong => config.effective_pong_timeout(),
+            Timer::Keepalive => config.ping_interval,
+        };
+        self.table.set_after(timer, now, after);
+    }
+
+    /// Applies what a lifecycle transition asks of the timers.
+    pub(crate) fn apply(&mut self, timers: Timers, now: Timestamp, config: &Config) {
+        match timers {
+            Timers::Open => {
+                self.table.stop(Timer::Handshake);
+                self.start(Timer::Keepalive, now, config);
+                self.start(Timer::Idle, now, config);
+            }
+            Timers::CloseOnly => {
+                self.table.stop_all();
+                self.start(Timer::Close, now, config);
+            }
+            Timers::StopAll => self.table.stop_all(),
+        }
+    }
+
+    /// A new connection: CONNECTING has the handshake deadline, OPEN the heartbeat.
+    pub(crate) fn begin(&mut self, connecting: bool, now: Timestamp, config: &Config) {
+        if connecting {
+            self.start(Timer::Handshake, now, config);
+        } else {
+            self.apply(Timers::Open, now, config);
+        }
+    }
+
+    /// Bytes arrived from an OPEN peer: it is alive. The keepalive deadline moves
+    /// forward and a pending pong deadline is met.
+    pub(crate) fn peer_alive(&mut self, now: Timestamp, config: &Config) {
+        self.start(Timer::Keepalive, now, config);
+        self.table.stop(Timer::Pong);
+    }
+
+    /// A data frame arrived whole from an OPEN peer: the connection is not idle.
+    /// Partial frames and control frames do not count, so neither a trickle of bytes
+    /// nor keepalive traffic alone keeps a connection open.
+    pub(crate) fn not_idle(&mut self, now: Timestamp, config: &Config) {
+        self.start(Timer::Idle, now, config);
+    }
+
+    /// The keepalive deadline passed: the payload for the ping to send (a count of
+    /// the pings sent). The next keepalive deadline starts, and the pong deadline if
+    /// it is not running: even a ping the output had no room for starts it, as a
+    /// peer that reads nothing is as dead as one that answers nothing.
+    pub(crate) fn keepalive(&mut self, now: Timestamp, config: &Config) -> Bytes {
+        self.start(Timer::Keepalive, now, config);
+        if self.table.get(Timer::Pong).is_none() {
+            self.start(Timer::Pong, now, config);
+        }
+        Bytes::copy_from_slice(&self.pings_sent.to_be_bytes())
+    }
+
+    /// A ping of ours was queued (a keepalive one, or the application's).
+    pub(crate) fn ping_sent(&mut self, payload: Bytes, now: Timestamp, keepalive: bool) {
+        self.pings_sent += u64::from(keepalive);
+        self.last_ping = Some((payload, now));
+    }
+
+    /// A pong arrived: if it answers our most recent ping, it times the round trip.
+    pub(crate) fn pong(&mut self, payload: &[u8], now: Timestamp) {
+        if let Some((sent, at)) = &self.last_ping
+            && sent[..] == *payload
+        {
+            self.rtt = Some(now.saturating_duration_since(*at));
+            self.last_ping = None;
+        }
+    }
+
+    /// Keeps the write deadline in step with the output, after every call that can
+    /// queue output: `waiting` says whether any does. The deadline runs from when a
+    /// `now` first saw the output waiting: `fresh` says the call that queued it
+    /// passed `now` (so `now` is when it started waiting); otherwise the deadline is
+    /// provisional and the next `now` settles it ([`write_deadline`](Self::write_deadline)),
+    /// so that it never fires early.
+    pub(crate) fn output_waits(
+        &mut self,
+        waiting: bool,
+        fresh: bool,
+        now: Timestamp,
+        config: &Config,
+    ) {
+        if !waiting {
+            self.table.stop(Timer::Write);
+            self.write_since = None;
+            return;
+        }
+        if fresh && self.write_since.is_none() {
+            self.write_since = Some(now);
+        }
+        if self.table.get(Timer::Write).is_none() {
+            let since = self.write_since.unwrap_or(now);
+            self.start(Timer::Write, since, config);
+        }
+    }
+
+    /// Some output was written: the write deadline starts again.
+    pub(crate) fn output_written(&mut self) {
+        self.write_since = None;
+        self.table.stop(Timer::Write);
+    }
+
+    /// The write deadline passed: whether output has waited the whole write timeout
+    /// since a `now` first saw it waiting (the connection fails); if not, the rest of
+    /// the wait is armed.
+    pub(crate) fn write_deadline(&mut self, now: Timestamp, config: &Config) -> bool {
+        let timeout = config.write_timeout.filter(|d| !d.is_zero());
+        match self.write_since {
+            Some(since)
+                if timeout
+                    .and_then(|d| since.checked_add(d))
+                    .is_some_and(|at| at <= now) =>
+            {
+                true
+            }
+            since => {
+                let since = since.unwrap_or(now);
+                self.write_since = Some(since);
+                self.start(Timer::Write, since, config);
+                false
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::time::Duration;
 
     #[test]
     fn next_is_the_minimum_of_armed_deadlines() {

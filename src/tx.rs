@@ -17,6 +17,7 @@ use crate::message::MessageKind;
 /// Data the caller queued that never fully reached the transport, as returned by
 /// [`Connection::take_unsent`](crate::Connection::take_unsent).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Unsent {
     /// The message type.
     pub kind: MessageKind,

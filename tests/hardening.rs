@@ -116,7 +116,7 @@ fn a_large_max_headers_costs_only_what_the_head_holds() {
     let mut config = Config::default();
     config.max_headers = Config::MAX_HEADERS_LIMIT;
     let mut s = Connection::server(config, T0).unwrap();
-    s.handle_data(T0, &upgrade_request(""));
+    feed(&mut s, T0, &upgrade_request(""));
     assert!(matches!(s.poll_event(), Some(Event::Request(_))));
 }
 
@@ -135,11 +135,11 @@ fn streamed_delivery_takes_one_large_frame_by_default() {
     header.mask = Some(KEY);
     let mut wire = Vec::new();
     header.encode_to_vec(&mut wire);
-    s.handle_data(T0, &wire);
+    feed(&mut s, T0, &wire);
     let chunk = vec![0u8; 1 << 20];
     let mut received = 0;
     for _ in 0..20 {
-        s.handle_data(T0, &chunk);
+        feed(&mut s, T0, &chunk);
         for event in drain_events(&mut s) {
             match event {
                 Event::Fragment(f) => received += f.data.len(),
@@ -202,7 +202,7 @@ fn a_trickle_of_bytes_does_not_keep_an_idle_connection() {
         if s.state() == State::Closed {
             break;
         }
-        s.handle_data(now, core::slice::from_ref(byte));
+        feed(&mut s, now, core::slice::from_ref(byte));
     }
     assert_eq!(s.state(), State::Closed);
     assert_eq!(timeout_of(&drain_events(&mut s)), Some(Timeout::Idle));
@@ -215,11 +215,11 @@ fn only_whole_data_frames_reset_the_idle_timeout() {
     let mut config = Config::default();
     config.idle_timeout = Some(Duration::from_secs(30));
     let mut s = server_with(config);
-    s.handle_data(secs(10), &c2s(OpCode::Ping, true, b"still here"));
+    feed(&mut s, secs(10), &c2s(OpCode::Ping, true, b"still here"));
     s.transmit_into(&mut Vec::new()); // the pong
-    s.handle_data(secs(20), &c2s(OpCode::Pong, true, b""));
+    feed(&mut s, secs(20), &c2s(OpCode::Pong, true, b""));
     assert_eq!(s.poll_timeout(), Some(secs(30)));
-    s.handle_data(secs(25), &c2s(OpCode::Text, false, b"a"));
+    feed(&mut s, secs(25), &c2s(OpCode::Text, false, b"a"));
     assert_eq!(
         s.poll_timeout(),
         Some(secs(55)),
@@ -243,7 +243,7 @@ fn write_timeout_config(secs: u64) -> Config {
 #[test]
 fn output_never_written_times_out() {
     let mut s = server_with(write_timeout_config(30));
-    s.handle_data(secs(5), &c2s(OpCode::Ping, true, b"x")); // a pong is queued
+    feed(&mut s, secs(5), &c2s(OpCode::Ping, true, b"x")); // a pong is queued
     drain_events(&mut s);
     assert_eq!(s.poll_timeout(), Some(secs(35)));
     s.handle_timeout(secs(34));
@@ -262,7 +262,7 @@ fn output_never_written_times_out() {
 #[test]
 fn write_progress_restarts_the_deadline() {
     let mut s = server_with(write_timeout_config(30));
-    s.handle_data(T0, &c2s(OpCode::Ping, true, &[7u8; 100]));
+    feed(&mut s, T0, &c2s(OpCode::Ping, true, &[7u8; 100]));
     drain_events(&mut s);
     s.advance_transmit(10); // part of the pong went out at some time
     s.handle_timeout(secs(30));
@@ -277,7 +277,7 @@ fn write_progress_restarts_the_deadline() {
     assert_eq!(timeout_of(&drain_events(&mut s)), Some(Timeout::Write));
 
     let mut s = server_with(write_timeout_config(30));
-    s.handle_data(T0, &c2s(OpCode::Ping, true, b"x"));
+    feed(&mut s, T0, &c2s(OpCode::Ping, true, b"x"));
     drain_events(&mut s);
     s.transmit_into(&mut Vec::new());
     assert_eq!(s.poll_timeout(), None, "nothing waits, no deadline");
@@ -288,7 +288,7 @@ fn write_progress_restarts_the_deadline() {
 #[test]
 fn a_send_long_after_the_last_now_does_not_time_out_at_once() {
     let mut s = server_with(write_timeout_config(30));
-    s.handle_data(T0, &c2s(OpCode::Text, true, b"hi"));
+    feed(&mut s, T0, &c2s(OpCode::Text, true, b"hi"));
     drain_events(&mut s);
     // An hour passes without any call that tells the connection the time.
     s.send_text("late").unwrap();
@@ -316,7 +316,7 @@ fn a_ping_flood_is_bounded_by_the_output_limit_in_records_too() {
         wire.extend_from_slice(&ping);
     }
     for _ in 0..100 {
-        s.handle_data(T0, &wire);
+        feed(&mut s, T0, &wire);
         drain_events(&mut s);
     }
     // 2 bytes per pong on the wire: counting bytes alone would have let 32,768 wait.

@@ -79,7 +79,8 @@ fn a_chatty_peer_is_never_pinged() {
     let mut s = server_with(heartbeat_config());
     for t in (0..600).step_by(15) {
         s.handle_timeout(secs(t));
-        s.handle_data(secs(t), &c2s(OpCode::Text, true, b"still here"));
+        feed(&mut s, secs(t), &c2s(OpCode::Text, true, b"still here"));
+        drain_events(&mut s);
         assert_eq!(s.poll_timeout(), Some(secs(t + 20)));
     }
     let out = sent_frames(&mut s);
@@ -101,13 +102,13 @@ fn a_pong_in_time_keeps_the_connection() {
             "payload counts the pings"
         );
         let answer_at = ping_at + Duration::from_secs(5);
-        s.handle_data(answer_at, &c2s(OpCode::Pong, true, &ping.payload));
+        feed(&mut s, answer_at, &c2s(OpCode::Pong, true, &ping.payload));
         assert_eq!(s.rtt(), Some(Duration::from_secs(5)));
         assert_eq!(s.poll_timeout(), Some(answer_at + Duration::from_secs(20)));
     }
     assert_eq!(s.state(), State::Open);
     // A pong that matches nothing we sent does not change the RTT.
-    s.handle_data(secs(200), &c2s(OpCode::Pong, true, b"unsolicited"));
+    feed(&mut s, secs(200), &c2s(OpCode::Pong, true, b"unsolicited"));
     assert_eq!(s.rtt(), Some(Duration::from_secs(5)));
 }
 
@@ -115,16 +116,50 @@ fn a_pong_in_time_keeps_the_connection() {
 #[test]
 fn rtt_of_an_application_ping() {
     let mut pair = Pair::new();
+    pair.latency = Duration::from_millis(1_125);
     pair.now = secs(1);
     pair.client.ping(secs(1), "mine").unwrap();
-    let mut out = Vec::new();
-    pair.client.transmit_into(&mut out);
-    pair.server.handle_data(secs(2), &out);
-    let mut back = Vec::new();
-    pair.server.transmit_into(&mut back);
-    pair.client
-        .handle_data(Timestamp::from_millis(3_250), &back);
+    pair.run_until(secs(4));
     assert_eq!(pair.client.rtt(), Some(Duration::from_millis(2_250)));
+}
+
+/// Two ends with keepalive on, silent for a virtual hour over a 50 ms link: the
+/// pings keep both open, every one answered, the round trip measured.
+#[test]
+fn keepalive_keeps_two_silent_ends_open() {
+    let mut pair = Pair::with_configs(heartbeat_config(), heartbeat_config());
+    pair.latency = Duration::from_millis(50);
+    pair.run_until(secs(3600));
+    assert_eq!(
+        (pair.client.state(), pair.server.state()),
+        (State::Open, State::Open)
+    );
+    let pongs = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Pong(_)))
+            .count()
+    };
+    // Either end's ping counts as life for the other, so they share the work.
+    assert!(pongs(&pair.client_events) + pongs(&pair.server_events) >= 3600 / 20 - 1);
+    let rtt = pair.client.rtt().or(pair.server.rtt());
+    assert_eq!(rtt, Some(Duration::from_millis(100)));
+}
+
+/// When the link dies, each end's keepalive notices: a ping unanswered for the pong
+/// timeout ends the connection (1006, nothing sent), at most an interval plus a
+/// timeout after the last sign of life.
+#[test]
+fn keepalive_detects_a_dead_link_on_both_ends() {
+    let mut pair = Pair::with_configs(heartbeat_config(), heartbeat_config());
+    pair.latency = Duration::from_millis(50);
+    pair.run_until(secs(60));
+    pair.cut();
+    pair.run_until(secs(60 + 20 + 10 + 1));
+    assert_eq!(timeout_of(&pair.client_events), Some(Timeout::Pong));
+    assert_eq!(timeout_of(&pair.server_events), Some(Timeout::Pong));
+    assert_eq!(pair.client.transport(), TransportAction::Close);
+    assert_eq!(pair.server.transport(), TransportAction::Close);
 }
 
 #[test]
@@ -132,7 +167,7 @@ fn idle_timeout_drops_a_silent_peer() {
     let mut config = Config::default();
     config.idle_timeout = Some(Duration::from_secs(60));
     let mut c = client_with(config);
-    c.handle_data(secs(30), &s2c(OpCode::Text, true, b"hello"));
+    feed(&mut c, secs(30), &s2c(OpCode::Text, true, b"hello"));
     assert_eq!(c.poll_timeout(), Some(secs(90)));
     c.handle_timeout(secs(89));
     assert_eq!(c.state(), State::Open);
@@ -148,28 +183,35 @@ fn idle_timeout_drops_a_silent_peer() {
 /// A peer that never answers our close is dropped at the close timeout.
 #[test]
 fn a_peer_that_never_answers_our_close_is_dropped() {
-    let mut s = server();
-    s.close(secs(5), CloseCode::GOING_AWAY, "shutdown").unwrap();
-    assert_eq!(s.poll_timeout(), Some(secs(15)));
-    s.handle_timeout(secs(14));
-    assert_eq!(s.state(), State::Closing);
-    s.handle_timeout(secs(15));
-    assert_eq!(s.state(), State::Closed);
-    assert_eq!(s.transport(), TransportAction::Close);
-    assert_eq!(timeout_of(&drain_events(&mut s)), Some(Timeout::Close));
+    let mut pair = Pair::new();
+    pair.now = secs(5);
+    pair.server
+        .close(secs(5), CloseCode::GOING_AWAY, "shutdown")
+        .unwrap();
+    pair.cut(); // the close frame never arrives, nor anything else
+    assert_eq!(pair.server.poll_timeout(), Some(secs(15)));
+    pair.run_until(secs(14));
+    assert_eq!(pair.server.state(), State::Closing);
+    pair.run_until(secs(15));
+    assert_eq!(pair.server.state(), State::Closed);
+    assert_eq!(pair.server.transport(), TransportAction::Close);
+    assert_eq!(timeout_of(&pair.server_events), Some(Timeout::Close));
 }
 
 /// After a clean closing handshake, the wait for the peer's end of stream is bounded
 /// by the close timeout too, without a second `Closed` event.
 #[test]
 fn the_wait_for_eof_after_a_clean_close_is_bounded() {
-    let mut c = client();
-    c.handle_data(secs(1), &s2c(OpCode::Close, true, &close_body(1000, "")));
-    assert_eq!(c.transport(), TransportAction::AwaitEof);
-    assert_eq!(c.poll_timeout(), Some(secs(11)));
-    c.handle_timeout(secs(11));
-    assert_eq!(c.transport(), TransportAction::Close);
-    let events = drain_events(&mut c);
+    let mut pair = Pair::new();
+    pair.now = secs(1);
+    pair.server.close(secs(1), CloseCode::NORMAL, "").unwrap();
+    pair.drive(); // the close and its echo, but the server's end of stream never comes
+    pair.cut();
+    assert_eq!(pair.client.transport(), TransportAction::AwaitEof);
+    assert_eq!(pair.client.poll_timeout(), Some(secs(11)));
+    pair.run_until(secs(11));
+    assert_eq!(pair.client.transport(), TransportAction::Close);
+    let events = &pair.client_events;
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(matches!(&events[0], Event::Closed(c) if c.clean));
 }
@@ -180,7 +222,7 @@ fn the_wait_for_eof_after_a_clean_close_is_bounded() {
 fn a_handshake_that_never_completes_times_out() {
     let mut s = Connection::server(Config::default(), secs(100)).unwrap();
     assert_eq!(s.poll_timeout(), Some(secs(110)));
-    s.handle_data(secs(105), b"GET / HTTP/1.1\r\n");
+    feed(&mut s, secs(105), b"GET / HTTP/1.1\r\n");
     s.handle_timeout(secs(110));
     assert_eq!(timeout_of(&drain_events(&mut s)), Some(Timeout::Handshake));
     let mut out = Vec::new();
@@ -188,7 +230,7 @@ fn a_handshake_that_never_completes_times_out() {
     assert!(out.starts_with(b"HTTP/1.1 408 "));
 
     let mut s = Connection::server(Config::default(), secs(0)).unwrap();
-    s.handle_data(secs(1), &upgrade_request(""));
+    feed(&mut s, secs(1), &upgrade_request(""));
     assert!(matches!(drain_events(&mut s)[..], [Event::Request(_)]));
     s.handle_timeout(secs(10));
     assert_eq!(timeout_of(&drain_events(&mut s)), Some(Timeout::Handshake));
@@ -218,8 +260,8 @@ fn a_handshake_that_never_completes_times_out() {
 #[test]
 fn time_going_backwards_is_clamped() {
     let mut s = server_with(heartbeat_config());
-    s.handle_data(secs(100), &c2s(OpCode::Text, true, b"x"));
-    s.handle_data(secs(50), &c2s(OpCode::Text, true, b"y"));
+    feed(&mut s, secs(100), &c2s(OpCode::Text, true, b"x"));
+    feed(&mut s, secs(50), &c2s(OpCode::Text, true, b"y"));
     assert_eq!(s.poll_timeout(), Some(secs(120)));
 }
 
@@ -270,7 +312,7 @@ proptest! {
             match step {
                 Step::Wait(d) => now += d,
                 Step::Receive => {
-                    s.handle_data(secs(now), &c2s(OpCode::Binary, true, b"x"));
+                    feed(&mut s, secs(now), &c2s(OpCode::Binary, true, b"x"));
                     if open {
                         keepalive = Some(now + interval);
                         idle_at = Some(now + idle);
@@ -327,7 +369,7 @@ fn a_deferred_close_after_a_timeout_reports_closed_once() {
     let mut s = server_with(config);
     let mut wire = c2s(OpCode::Text, true, b"unpolled");
     wire.extend(c2s(OpCode::Close, true, &close_body(1000, "")));
-    s.handle_data(secs(0), &wire);
+    feed(&mut s, secs(0), &wire);
     s.handle_timeout(secs(2));
     let events = drain_events(&mut s);
     let closed: Vec<_> = events

@@ -3,13 +3,15 @@
 //! nothing else allocates meanwhile):
 //! - a peer that never reads and floods pings: the queued pongs, records included,
 //!   stay within `max_buffered_output` plus a small bound;
-//! - a message being reassembled: its buffer never grows past `max_message_size`.
+//! - a message being reassembled: its buffer never grows past `max_message_size`;
+//! - a caller that feeds 64 MiB and never polls: the connection keeps one read's
+//!   worth of input and a batch of events, and takes nothing more.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 use counting_alloc::{live, peak, reset_peak};
 mod common;
-use common::{KEY, c2s};
+use common::{KEY, c2s, feed};
 
 use wsmachine::frame::{FrameHeader, OpCode};
 use wsmachine::{Config, Connection, Event, Message, Negotiated, Timestamp};
@@ -28,6 +30,7 @@ fn server(config: Config) -> Connection {
 fn what_a_peer_can_make_a_connection_hold_is_bounded() {
     ping_flood_at_a_peer_that_never_reads();
     reassembly_never_exceeds_the_message_limit();
+    input_is_bounded_when_events_are_never_polled();
 }
 
 /// Two million empty pings, read 64 KiB at a time by an application that polls
@@ -46,7 +49,7 @@ fn ping_flood_at_a_peer_that_never_reads() {
     reset_peak();
     let mut s = server(config);
     for _ in 0..rounds {
-        s.handle_data(T, &chunk);
+        feed(&mut s, T, &chunk);
         while s.poll_event().is_some() {}
     }
     let held = live() - before;
@@ -86,7 +89,7 @@ fn reassembly_never_exceeds_the_message_limit() {
     let mut s = server(config);
     let mut message = None;
     for piece in wire.chunks(64 << 10) {
-        s.handle_data(T, piece);
+        feed(&mut s, T, piece);
         while let Some(event) = s.poll_event() {
             if let Event::Message(Message::Binary(m)) = event {
                 message = Some(m);
@@ -100,5 +103,34 @@ fn reassembly_never_exceeds_the_message_limit() {
     assert!(
         peak <= size as isize + SMALL_BOUND,
         "peak {peak} bytes for a {size}-byte message limit"
+    );
+}
+
+/// 64 MiB of 16-byte text messages, fed in 64 KiB reads to a connection whose
+/// events are never polled: the first read is taken (16 events parsed, the rest of
+/// it kept), every later one refused, and the heap stays at that.
+fn input_is_bounded_when_events_are_never_polled() {
+    let message = c2s(OpCode::Text, true, b"sixteen bytes!!!");
+    let read: Vec<u8> = message.repeat((64 << 10) / message.len());
+    let reads = (64 << 20) / read.len();
+
+    let before = live();
+    reset_peak();
+    let mut s = server(Config::default());
+    let mut taken = 0;
+    for _ in 0..reads {
+        taken += s.handle_data(T, &read);
+    }
+    let peak = peak() - before;
+    let first_read_only = taken == read.len();
+    drop(s);
+    println!(
+        "never polled: {reads} reads of {} bytes, {taken} taken, peak {peak} bytes",
+        read.len()
+    );
+    assert!(first_read_only, "took {taken} bytes");
+    assert!(
+        peak <= read.len() as isize + SMALL_BOUND,
+        "peak {peak} bytes after 64 MiB fed without polling"
     );
 }

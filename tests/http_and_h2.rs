@@ -23,14 +23,7 @@ fn exchange(server_leftover: &[u8], protocol: Option<&str>) {
         T0,
     )
     .unwrap();
-    let mut pair = Pair {
-        client,
-        server,
-        client_events: vec![],
-        server_events: vec![],
-        chunk: 0,
-        now: T0,
-    };
+    let mut pair = Pair::of(client, server);
     pair.server_events = drain_events(&mut pair.server);
     pair.client.send_text("up").unwrap();
     pair.server.send_text("down").unwrap();

@@ -10,7 +10,7 @@
 mod counting_alloc;
 use counting_alloc::live;
 mod common;
-use common::c2s;
+use common::{c2s, feed};
 
 use wsmachine::frame::{FrameHeader, OpCode};
 use wsmachine::{Accept, Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
@@ -26,7 +26,7 @@ fn busy_round(conn: &mut Connection) {
     input.extend(c2s(OpCode::Binary, true, &vec![7u8; 100_000]));
     // Fed in awkward pieces, so partial headers and payloads are kept between calls.
     for piece in input.chunks(777) {
-        conn.handle_data(T, piece);
+        feed(conn, T, piece);
         while let Some(event) = conn.poll_event() {
             if let Event::Message(m) = event {
                 conn.send(m).unwrap();
@@ -68,7 +68,8 @@ fn an_idle_connection_holds_no_heap_buffers() {
     // released once OPEN.
     let before = live();
     let mut server = Connection::server(Config::default(), T).unwrap();
-    server.handle_data(
+    feed(
+        &mut server,
         T,
         b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -98,7 +99,7 @@ fn an_idle_connection_holds_no_heap_buffers() {
     let mut wire = Vec::new();
     h.encode_to_vec(&mut wire);
     wire.extend_from_slice(&[0u8; 10]);
-    server.handle_data(T, &wire);
+    feed(&mut server, T, &wire);
     assert!(server.poll_event().is_none(), "the frame is not complete");
     let held = live() - before;
     assert!(
@@ -124,7 +125,7 @@ fn an_idle_connection_holds_no_heap_buffers() {
     let mut sink = Vec::new();
     client.transmit_into(&mut sink);
     drop(sink);
-    client.handle_data(T, &[0x81, 0x02, b'h', b'i']);
+    feed(&mut client, T, &[0x81, 0x02, b'h', b'i']);
     while client.poll_event().is_some() {}
     assert_eq!(
         live() - before,

@@ -119,8 +119,8 @@ fn buffered_output_limit() {
 #[test]
 fn delivered_payload_is_the_reassembly_buffer() {
     let mut s = server();
-    s.handle_data(T0, &c2s(OpCode::Binary, false, b"abc"));
-    s.handle_data(T0, &c2s(OpCode::Continuation, true, b"def"));
+    feed(&mut s, T0, &c2s(OpCode::Binary, false, b"abc"));
+    feed(&mut s, T0, &c2s(OpCode::Continuation, true, b"def"));
     let Some(Event::Message(Message::Binary(b))) = s.poll_event() else {
         panic!()
     };

@@ -58,15 +58,20 @@ fn send_all(sender: &mut Connection, script: &Script) -> Vec<Event> {
         .collect()
 }
 
-fn feed_in_chunks(receiver: &mut Connection, bytes: &[u8], sizes: &[usize]) {
+/// Feeds `bytes` in chunks of the given sizes (cycling), polling only when the
+/// connection takes no more input; returns every event, the rest drained at the end.
+fn feed_in_chunks(receiver: &mut Connection, bytes: &[u8], sizes: &[usize]) -> Vec<Event> {
+    let mut events = Vec::new();
     let mut at = 0;
     let mut i = 0;
     while at < bytes.len() {
         let n = sizes[i % sizes.len()].min(bytes.len() - at);
-        receiver.handle_data(T0, &bytes[at..at + n]);
+        feed_polling(receiver, T0, &bytes[at..at + n], &mut events);
         at += n;
         i += 1;
     }
+    events.extend(drain_events(receiver));
+    events
 }
 
 proptest! {
@@ -86,8 +91,7 @@ proptest! {
         let expected = send_all(&mut sender, &script);
         let mut wire = Vec::new();
         sender.transmit_into(&mut wire);
-        feed_in_chunks(&mut receiver, &wire, &sizes);
-        let got = drain_events(&mut receiver);
+        let got = feed_in_chunks(&mut receiver, &wire, &sizes);
         // Every ping is answered with a pong of the same payload, in order.
         let pings: Vec<_> = expected.iter().filter_map(|e| match e {
             Event::Ping(p) => Some(p.clone()),
@@ -97,7 +101,7 @@ proptest! {
         prop_assert_eq!(receiver.state(), State::Open);
         let mut answer = Vec::new();
         receiver.transmit_into(&mut answer);
-        sender.handle_data(T0, &answer);
+        feed(&mut sender, T0, &answer);
         let pongs: Vec<_> = drain_events(&mut sender).into_iter().map(|e| match e {
             Event::Pong(p) => p,
             other => panic!("{other:?}"),
@@ -174,8 +178,7 @@ proptest! {
         sizes in proptest::collection::vec(1usize..64, 1..6),
     ) {
         let mut s = server();
-        feed_in_chunks(&mut s, &bytes, &sizes);
-        let events = drain_events(&mut s);
+        let events = feed_in_chunks(&mut s, &bytes, &sizes);
         let mut out = Vec::new();
         s.transmit_into(&mut out);
 
@@ -247,8 +250,7 @@ proptest! {
         sizes in proptest::collection::vec(1usize..40, 1..5),
     ) {
         let mut s = fresh_server();
-        feed_in_chunks(&mut s, &bytes, &sizes);
-        let events = drain_events(&mut s);
+        let events = feed_in_chunks(&mut s, &bytes, &sizes);
         let mut out = Vec::new();
         s.transmit_into(&mut out);
         let whole = feed_chunks(&fresh_server, &[&bytes]);

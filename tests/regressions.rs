@@ -11,7 +11,7 @@ use wsmachine::{
 };
 
 mod common;
-use common::{T0, assert_sent_close, drain_events as drain, frames, server_with as server};
+use common::{T0, assert_sent_close, drain_events as drain, feed, frames, server_with as server};
 
 /// A whole frame as a client sends it (masked).
 fn c2s(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
@@ -25,7 +25,7 @@ fn eof_behind_an_unpolled_close_keeps_the_clean_close() {
     let mut s = server(Config::default());
     let mut wire = c2s(OpCode::Text, b"unpolled");
     wire.extend(c2s(OpCode::Close, b"\x03\xe8bye"));
-    s.handle_data(T0, &wire);
+    feed(&mut s, T0, &wire);
     s.handle_eof(T0); // the peer sent Close then FIN; events not polled yet
     let events = drain(&mut s);
     let Some(Event::Closed(c)) = events.last() else {
@@ -46,7 +46,7 @@ fn eof_behind_an_unpolled_violation_still_sends_1002() {
     let mut s = server(Config::default());
     let mut wire = c2s(OpCode::Text, b"unpolled");
     wire.extend([0x81, 0x01, b'x']); // unmasked frame to a server: §5.1, 1002
-    s.handle_data(T0, &wire);
+    feed(&mut s, T0, &wire);
     s.handle_eof(T0);
     let events = drain(&mut s);
     let Some(Event::Closed(c)) = events.last() else {
@@ -152,14 +152,14 @@ fn output_already_handed_out_is_never_rewritten() {
     // third frame of 14 bytes.
     config.max_buffered_output = 160;
     let mut s = server(config);
-    s.handle_data(T0, &c2s(OpCode::Ping, b"a")); // pong "a": 3 bytes queued
+    feed(&mut s, T0, &c2s(OpCode::Ping, b"a")); // pong "a": 3 bytes queued
     drain(&mut s);
     s.send_binary(vec![0u8; 50]).unwrap(); // +52 = 55 buffered
     // The transport takes the pong's bytes (e.g. an io_uring write is submitted)...
     let mut wire = s.transmit()[..3].to_vec();
     assert_eq!(wire, [0x8A, 0x01, b'a']);
     // ...and before it completes another ping arrives, whose pong does not fit.
-    s.handle_data(T0, &c2s(OpCode::Ping, b"bbbbbbbbbbbb"));
+    feed(&mut s, T0, &c2s(OpCode::Ping, b"bbbbbbbbbbbb"));
     drain(&mut s);
     s.advance_transmit(wire.len()); // the 3 bytes were written
     s.transmit_into(&mut wire);
@@ -218,7 +218,7 @@ fn interim_1xx_before_101_is_skipped() {
          HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
-    c.handle_data(T0, response.as_bytes());
+    feed(&mut c, T0, response.as_bytes());
     let events = drain(&mut c);
     assert!(matches!(events.first(), Some(Event::Open(_))), "{events:?}");
 }
@@ -229,7 +229,7 @@ fn interim_1xx_before_101_is_skipped() {
 fn failure_after_our_close_reports_a_code_we_sent() {
     let mut s = server(Config::default());
     s.close(T0, CloseCode::NORMAL, "").unwrap();
-    s.handle_data(T0, &c2s(OpCode::Text, b"\xff")); // invalid UTF-8 (would be 1007)
+    feed(&mut s, T0, &c2s(OpCode::Text, b"\xff")); // invalid UTF-8 (would be 1007)
     let events = drain(&mut s);
     let Some(Event::Closed(c)) = events.last() else {
         panic!("{events:?}")
@@ -251,7 +251,7 @@ fn a_pong_larger_than_the_output_limit_is_still_sent() {
     let mut config = Config::default();
     config.max_buffered_output = 64;
     let mut s = server(config);
-    s.handle_data(T0, &c2s(OpCode::Ping, &[7u8; 100]));
+    feed(&mut s, T0, &c2s(OpCode::Ping, &[7u8; 100]));
     let events = drain(&mut s);
     assert!(matches!(events[..], [Event::Ping(_)]), "{events:?}");
     let mut out = Vec::new();
@@ -274,7 +274,7 @@ fn many_interim_responses_in_one_read_do_not_recurse() {
             let mut c =
                 Connection::client(Config::default(), request, SeededEntropy::new(1), T0).unwrap();
             let input = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(20_000);
-            c.handle_data(T0, &input);
+            feed(&mut c, T0, &input);
             let events = drain(&mut c);
             (c.state(), events)
         })

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use wsmachine::frame::OpCode;
-use wsmachine::handshake::{Extension, HttpResponse, accept_key};
+use wsmachine::handshake::{Extension, accept_key};
 use wsmachine::{
     Accept, ClientRequest, CloseCode, Config, Connection, ConnectionError, Event, HandshakeError,
     Message, OriginPolicy, Reject, SeededEntropy, SendError, State, TransportAction,
@@ -83,7 +83,8 @@ fn s4_2_2_accepting_the_rfc_request() {
     );
 
     let mut s = fresh_server();
-    s.handle_data(
+    feed(
+        &mut s,
         T0,
         &upgrade_request("Sec-WebSocket-Protocol: chat, superchat\r\n"),
     );
@@ -300,9 +301,9 @@ fn head_limits_get_431() {
     );
     // A head that never ends is refused once it passes the limit.
     let mut s = make();
-    s.handle_data(T0, b"GET / HTTP/1.1\r\n");
+    feed(&mut s, T0, b"GET / HTTP/1.1\r\n");
     for _ in 0..100 {
-        s.handle_data(T0, b"X: y\r\n");
+        feed(&mut s, T0, b"X: y\r\n");
     }
     assert_eq!(s.state(), State::Closed);
 }
@@ -311,7 +312,7 @@ fn head_limits_get_431() {
 #[test]
 fn s4_2_2_application_rejects_with_status_headers_body() {
     let mut s = fresh_server();
-    s.handle_data(T0, &upgrade_request(""));
+    feed(&mut s, T0, &upgrade_request(""));
     drain_events(&mut s);
     // An invalid answer changes nothing.
     assert!(matches!(
@@ -373,9 +374,53 @@ fn s4_sending_before_open_is_refused() {
         c.ping(T0, ""),
         Err(SendError::InvalidState(State::Connecting))
     );
+}
+
+/// Closing before OPEN: there is no closing handshake to start. A server answers the
+/// pending request with 503, a client just ends; both report `Aborted` (1006) once
+/// and tell the caller to close the transport. Bad close arguments are still refused.
+#[test]
+fn s4_closing_before_open_ends_the_handshake() {
+    let mut s = fresh_server();
+    feed(&mut s, T0, &upgrade_request(""));
+    assert!(matches!(s.poll_event(), Some(Event::Request(_))));
+    assert_eq!(
+        s.close(T0, CloseCode(999), ""),
+        Err(SendError::InvalidCloseCode(CloseCode(999)))
+    );
+    s.close(T0, CloseCode::GOING_AWAY, "").unwrap();
+    let mut out = Vec::new();
+    s.transmit_into(&mut out);
+    assert!(
+        out.starts_with(b"HTTP/1.1 503 "),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    let events = drain_events(&mut s);
+    let [Event::Closed(c)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!((c.code, c.clean), (CloseCode::ABNORMAL, false));
+    assert_eq!(c.error, Some(ConnectionError::Aborted));
+    assert_eq!(s.transport(), TransportAction::Close);
+    assert_eq!(s.closed(), Some(&**c));
+
+    let mut c = Connection::client(
+        Config::default(),
+        ClientRequest::new("h", "/"),
+        SeededEntropy::new(1),
+        T0,
+    )
+    .unwrap();
+    c.close(T0, CloseCode::NORMAL, "").unwrap();
+    assert_eq!(c.state(), State::Closed);
+    assert!(
+        matches!(&drain_events(&mut c)[..], [Event::Closed(closed)] if closed.error == Some(ConnectionError::Aborted))
+    );
+    assert_eq!(c.transport(), TransportAction::Close);
     assert_eq!(
         c.close(T0, CloseCode::NORMAL, ""),
-        Err(SendError::InvalidState(State::Connecting))
+        Err(SendError::InvalidState(State::Closed))
     );
 }
 
@@ -407,14 +452,8 @@ fn s4_client_against_server_at_every_chunk_size() {
             T0,
         )
         .unwrap();
-        let mut pair = Pair {
-            client,
-            server: fresh_server(),
-            client_events: vec![],
-            server_events: vec![],
-            chunk,
-            now: T0,
-        };
+        let mut pair = Pair::of(client, fresh_server());
+        pair.chunk = chunk;
         pair.drive();
         let Some(Event::Request(r)) = pair.server_events.pop() else {
             panic!()
@@ -452,8 +491,8 @@ fn s4_leftover_bytes_after_the_head_are_kept() {
     wire.extend(c2s(OpCode::Ping, true, b"p"));
     for split in 0..=wire.len() {
         let mut s = fresh_server();
-        s.handle_data(T0, &wire[..split]);
-        s.handle_data(T0, &wire[split..]);
+        feed(&mut s, T0, &wire[..split]);
+        feed(&mut s, T0, &wire[split..]);
         assert!(matches!(&drain_events(&mut s)[..], [Event::Request(_)]));
         s.accept(T0, Accept::new()).unwrap();
         let events = drain_events(&mut s);
@@ -600,8 +639,8 @@ fn s4_1_non_101_responses_are_reported_with_their_body() {
     // A body delimited by the end of the stream.
     let mut c =
         Connection::client(Config::default(), req.clone(), SeededEntropy::new(1), T0).unwrap();
-    c.handle_data(T0, b"HTTP/1.1 403 Forbidden\r\n\r\nno ");
-    c.handle_data(T0, b"entry");
+    feed(&mut c, T0, b"HTTP/1.1 403 Forbidden\r\n\r\nno ");
+    feed(&mut c, T0, b"entry");
     assert_eq!(c.state(), State::Connecting);
     c.handle_eof(T0);
     let events = drain_events(&mut c);
@@ -612,14 +651,20 @@ fn s4_1_non_101_responses_are_reported_with_their_body() {
         panic!()
     };
     assert_eq!(
-        **r,
-        HttpResponse {
-            status: 403,
-            reason: "Forbidden".into(),
-            headers: Default::default(),
-            body: "no entry".into(),
-            truncated: false
-        }
+        (
+            r.status,
+            r.reason.as_str(),
+            &r.headers,
+            &r.body[..],
+            r.truncated
+        ),
+        (
+            403,
+            "Forbidden",
+            &Default::default(),
+            &b"no entry"[..],
+            false
+        )
     );
 }
 
@@ -669,7 +714,7 @@ fn s4_nothing_is_read_after_a_failed_handshake() {
 #[test]
 fn s4_eof_during_the_handshake() {
     let mut s = fresh_server();
-    s.handle_data(T0, b"GET / HTTP/1.1\r\n");
+    feed(&mut s, T0, b"GET / HTTP/1.1\r\n");
     s.handle_eof(T0);
     let events = drain_events(&mut s);
     assert!(matches!(&events[..], [Event::Closed(c)] if c.error == Some(ConnectionError::Eof)));

@@ -167,7 +167,7 @@ fn s5_4_streamed_text_must_be_utf8() {
     let mut out = Vec::new();
     c.transmit_into(&mut out);
     let mut s = server();
-    s.handle_data(T0, &out);
+    feed(&mut s, T0, &out);
     assert_eq!(
         drain_events(&mut s),
         vec![Event::Message(Message::from("ok €"))]

@@ -118,7 +118,7 @@ fn ping_flood_over_the_output_limit_keeps_one_pong() {
     for i in 0..1000u32 {
         wire.extend(c2s(OpCode::Ping, true, &i.to_be_bytes()));
     }
-    s.handle_data(T0, &wire);
+    feed(&mut s, T0, &wire);
     assert_eq!(drain_events(&mut s).len(), 1000);
     assert_eq!(s.buffered_amount(), 62, "the pong waits outside the queue");
     let mut out = Vec::new();

@@ -65,17 +65,18 @@ fn s7_locally_initiated_close_both_roles() {
     // The server has a message in flight that the client must still receive.
     pair.server.send_text("crossing").unwrap();
     pair.drive();
+    let [Event::Message(before), Event::Closed(closed)] = &pair.server_events[..] else {
+        panic!("{:?}", pair.server_events)
+    };
+    assert_eq!(before, &Message::from("before"));
     assert_eq!(
-        pair.server_events,
-        vec![
-            Event::Message(Message::from("before")),
-            Event::Closed(Box::new(wsmachine::Closed {
-                code: CloseCode::GOING_AWAY,
-                reason: "leaving".into(),
-                clean: true,
-                error: None
-            }))
-        ]
+        (
+            closed.code,
+            closed.reason.as_str(),
+            closed.clean,
+            &closed.error
+        ),
+        (CloseCode::GOING_AWAY, "leaving", true, &None)
     );
     assert_eq!(
         pair.client_events[0],
@@ -91,6 +92,34 @@ fn s7_locally_initiated_close_both_roles() {
     pair.client.handle_eof(T0);
     assert!(drain_events(&mut pair.client).is_empty());
     assert_eq!(pair.client.transport(), TransportAction::Close);
+}
+
+/// §7.1.1 end to end, over a link with 20 ms of latency: after the closing
+/// handshake the server closes the transport first and the client follows on its
+/// end of stream, well before any close timeout, with no 1006 on either side.
+#[test]
+fn s7_1_1_the_server_closes_the_transport_first() {
+    for initiator_is_client in [true, false] {
+        let mut pair = Pair::new();
+        pair.latency = core::time::Duration::from_millis(20);
+        let initiator = if initiator_is_client {
+            &mut pair.client
+        } else {
+            &mut pair.server
+        };
+        initiator.close(T0, CloseCode::NORMAL, "bye").unwrap();
+        pair.run_until(wsmachine::Timestamp::from_millis(100));
+        assert_eq!(pair.server.transport(), TransportAction::Close);
+        assert_eq!(pair.client.transport(), TransportAction::Close);
+        for events in [&pair.client_events, &pair.server_events] {
+            let [Event::Closed(c)] = &events[..] else {
+                panic!("{events:?}")
+            };
+            assert_eq!((c.code, c.clean), (CloseCode::NORMAL, true));
+        }
+        assert_eq!(pair.client.poll_timeout(), None, "no deadline left");
+        assert_eq!(pair.server.poll_timeout(), None, "no deadline left");
+    }
 }
 
 /// §5.5.1: "The application MUST NOT send any more data frames after sending a
@@ -122,7 +151,7 @@ fn s5_5_1_nothing_after_our_close() {
     );
     assert_eq!(c.buffered_amount(), before);
     // A ping from the peer while CLOSING is reported but not answered.
-    c.handle_data(T0, &s2c(OpCode::Ping, true, b"late"));
+    feed(&mut c, T0, &s2c(OpCode::Ping, true, b"late"));
     assert_eq!(c.buffered_amount(), before);
     assert_eq!(drain_events(&mut c), vec![Event::Ping("late".into())]);
 }
@@ -146,7 +175,7 @@ fn s7_4_local_close_arguments_are_checked() {
     assert_eq!(c.state(), State::Open);
     assert_eq!(c.buffered_amount(), 0);
     c.close(T0, CloseCode::NORMAL, &"r".repeat(123)).unwrap();
-    c.handle_data(T0, &s2c(OpCode::Close, true, b""));
+    feed(&mut c, T0, &s2c(OpCode::Close, true, b""));
     assert_eq!(c.state(), State::Closed);
 }
 
@@ -246,7 +275,7 @@ fn s7_1_5_eof_without_close_is_1006() {
     // Also in CLOSING, and with half a frame read.
     let mut c = client();
     c.close(T0, CloseCode::NORMAL, "").unwrap();
-    c.handle_data(T0, &s2c(OpCode::Text, true, b"partial")[..4]);
+    feed(&mut c, T0, &s2c(OpCode::Text, true, b"partial")[..4]);
     c.handle_eof(T0);
     let events = drain_events(&mut c);
     assert!(matches!(&events[..], [Event::Closed(c)] if c.code == CloseCode::ABNORMAL));
@@ -272,7 +301,7 @@ fn s7_failure_while_closing_sends_no_second_close() {
     s.close(T0, CloseCode::NORMAL, "").unwrap();
     let mut out = Vec::new();
     s.transmit_into(&mut out);
-    s.handle_data(T0, &s2c(OpCode::Text, true, b"unmasked"));
+    feed(&mut s, T0, &s2c(OpCode::Text, true, b"unmasked"));
     assert_eq!(s.buffered_amount(), 0);
     assert_eq!(s.state(), State::Closed);
     assert_eq!(s.transport(), TransportAction::Close);
@@ -294,8 +323,8 @@ fn replies_to_earlier_messages_precede_the_close() {
         wire.extend(c2s(OpCode::Text, true, b"never read"));
         for split in 0..=wire.len() {
             let mut s = server();
-            s.handle_data(T0, &wire[..split]);
-            s.handle_data(T0, &wire[split..]);
+            feed(&mut s, T0, &wire[..split]);
+            feed(&mut s, T0, &wire[split..]);
             let mut seen = Vec::new();
             while let Some(event) = s.poll_event() {
                 if let Event::Message(m) = &event {
@@ -321,6 +350,58 @@ fn replies_to_earlier_messages_precede_the_close() {
 #[test]
 fn a_pong_needs_no_polling_when_nothing_waits() {
     let mut s = server();
-    s.handle_data(T0, &c2s(OpCode::Ping, true, b"now"));
+    feed(&mut s, T0, &c2s(OpCode::Ping, true, b"now"));
     assert_eq!(frames(s.transmit()).len(), 1);
+}
+
+/// `abort` ends the connection at once: no close frame, `Closed` (aborted, 1006)
+/// reported once, the transport to be closed, queued data handed back, and nothing
+/// read or sent afterwards.
+#[test]
+fn abort_ends_the_connection_without_a_closing_handshake() {
+    let mut s = server();
+    s.send_text("queued").unwrap();
+    s.abort();
+    s.abort(); // once ended, nothing happens
+    let events = drain_events(&mut s);
+    let [Event::Closed(c)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (c.code, c.clean, &c.error),
+        (CloseCode::ABNORMAL, false, &Some(ConnectionError::Aborted))
+    );
+    assert_eq!(s.transport(), TransportAction::Close);
+    assert_eq!(s.closed(), Some(&**c));
+    let unsent = s.take_unsent();
+    assert_eq!(unsent.len(), 1);
+    assert_eq!(&unsent[0].data[..], b"queued");
+    assert_eq!(
+        s.send_text("more"),
+        Err(SendError::InvalidState(State::Closed))
+    );
+    feed(&mut s, T0, &c2s(OpCode::Text, true, b"late"));
+    assert!(drain_events(&mut s).is_empty());
+    let mut out = Vec::new();
+    s.transmit_into(&mut out);
+    assert!(out.is_empty(), "nothing is sent after an abort");
+}
+
+/// Why the connection ended stays known after `Closed` has been polled: the code,
+/// whether it was clean, and the error.
+#[test]
+fn why_it_ended_stays_known_after_closed_is_polled() {
+    let mut s = server();
+    assert_eq!(s.closed(), None);
+    feed(&mut s, T0, &c2s(OpCode::Text, true, b"\xff"));
+    let events = drain_events(&mut s);
+    assert!(matches!(events.last(), Some(Event::Closed(_))));
+    let closed = s.closed().expect("kept");
+    assert_eq!(closed.code, CloseCode::INVALID_PAYLOAD);
+    assert_eq!(
+        closed.error,
+        Some(ConnectionError::Protocol(ProtocolError::InvalidUtf8))
+    );
+    assert!(drain_events(&mut s).is_empty(), "reported once");
+    assert_eq!(s.closed().map(|c| c.code), Some(CloseCode::INVALID_PAYLOAD));
 }

@@ -64,7 +64,7 @@ fn s8_1_fails_mid_frame_before_the_frame_completes() {
     let wire = c2s(OpCode::Text, true, payload);
     let cut = wire.len() - 20;
     let mut s = server();
-    s.handle_data(T0, &wire[..cut]);
+    feed(&mut s, T0, &wire[..cut]);
     assert_eq!(s.state(), State::Closed);
     let events = drain_events(&mut s);
     assert!(matches!(&events[..], [Event::Closed(c)] if c.code.0 == 1007));
@@ -73,7 +73,7 @@ fn s8_1_fails_mid_frame_before_the_frame_completes() {
     let second = c2s(OpCode::Continuation, true, b"ok ok \xC0 the rest");
     wire.extend(&second[..second.len() - 9]);
     let mut s = server();
-    s.handle_data(T0, &wire);
+    feed(&mut s, T0, &wire);
     assert_eq!(s.state(), State::Closed);
 }
 

@@ -24,8 +24,16 @@ fn receiver(role: Role) -> Connection {
     }
 }
 
-fn observed(conn: &mut Connection) -> Vec<Expected> {
-    std::iter::from_fn(|| conn.poll_event())
+/// Feeds `pieces` as a caller that polls only when the connection takes no more,
+/// then drains it; returns what it reported, in the strategies' terms.
+fn observed(conn: &mut Connection, pieces: &[Vec<u8>]) -> Vec<Expected> {
+    let mut events = Vec::new();
+    for piece in pieces {
+        common::feed_polling(conn, Timestamp::ZERO, piece, &mut events);
+    }
+    events.extend(common::drain_events(conn));
+    events
+        .into_iter()
         .filter_map(|e| match e {
             Event::Message(m) => Some(Expected::Message(m)),
             Event::Ping(p) => Some(Expected::Ping(p)),
@@ -50,10 +58,7 @@ proptest! {
         (Just(s), chunks(bytes), Just(role))
     })) {
         let mut conn = receiver(role);
-        for piece in &pieces {
-            conn.handle_data(Timestamp::ZERO, piece);
-        }
-        prop_assert_eq!(observed(&mut conn), s.expected());
+        prop_assert_eq!(observed(&mut conn, &pieces), s.expected());
         // Every ping was answered with a pong carrying its payload.
         let mut out = Vec::new();
         conn.transmit_into(&mut out);
@@ -72,10 +77,7 @@ proptest! {
         (Just(l), chunks(bytes))
     })) {
         let mut conn = receiver(labelled.receiver);
-        for piece in &pieces {
-            conn.handle_data(Timestamp::ZERO, piece);
-        }
-        prop_assert_eq!(observed(&mut conn), labelled.expected.clone(), "{:?}", labelled.violation);
+        prop_assert_eq!(observed(&mut conn, &pieces), labelled.expected.clone(), "{:?}", labelled.violation);
         // The last frame sent is a close frame with the required code.
         let mut out = Vec::new();
         conn.transmit_into(&mut out);
@@ -108,7 +110,7 @@ mod handshake_responses {
             (bytes, error) in wsmachine::strategies::invalid_handshake_response(client_and_key().1)
         ) {
             let (mut conn, _) = client_and_key();
-            conn.handle_data(Timestamp::ZERO, &bytes);
+            crate::common::feed(&mut conn, Timestamp::ZERO, &bytes);
             let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
             prop_assert_eq!(conn.state(), State::Closed);
             let [Event::Closed(closed)] = &events[..] else {
@@ -120,7 +122,7 @@ mod handshake_responses {
         #[test]
         fn valid_responses_open(bytes in wsmachine::strategies::handshake_response(client_and_key().1)) {
             let (mut conn, _) = client_and_key();
-            conn.handle_data(Timestamp::ZERO, &bytes);
+            crate::common::feed(&mut conn, Timestamp::ZERO, &bytes);
             prop_assert!(matches!(conn.poll_event(), Some(Event::Open(_))));
             prop_assert_eq!(conn.state(), State::Open);
         }

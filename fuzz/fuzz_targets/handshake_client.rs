@@ -47,13 +47,14 @@ fuzz_target!(|r: Response| {
     }
     bytes.extend_from_slice(b"\r\n");
     bytes.extend_from_slice(&r.body);
+    let mut events = Vec::new();
     for piece in bytes.chunks(usize::from(r.chunk).max(1)) {
-        conn.handle_data(Timestamp::ZERO, piece);
+        wsmachine_fuzz::feed_all(&mut conn, Timestamp::ZERO, piece, &mut events);
     }
     if r.eof {
         conn.handle_eof(Timestamp::ZERO);
     }
-    let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    events.extend(std::iter::from_fn(|| conn.poll_event()));
     match conn.state() {
         State::Open => {
             assert_eq!(r.status, 101);

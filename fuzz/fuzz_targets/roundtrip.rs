@@ -66,12 +66,13 @@ fuzz_target!(|input: Input| {
         input.chunks.iter().map(|&c| usize::from(c) + 1).collect()
     };
     let (mut at, mut i) = (0, 0);
+    let mut got = Vec::new();
     while at < wire.len() {
         let n = sizes[i % sizes.len()].min(wire.len() - at);
-        rx.handle_data(t, &wire[at..at + n]);
+        wsmachine_fuzz::feed_all(&mut rx, t, &wire[at..at + n], &mut got);
         at += n;
         i += 1;
     }
-    let got: Vec<Event> = std::iter::from_fn(|| rx.poll_event()).collect();
+    got.extend(std::iter::from_fn(|| rx.poll_event()));
     assert_eq!(got, expected);
 });

@@ -117,11 +117,11 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
         let buffered_before = conn.buffered_amount();
         let result: Option<Result<(), SendError>> = match op {
             Op::Bytes(b) => {
-                conn.handle_data(now, &b);
+                take(&mut conn, now, &b);
                 None
             }
             Op::Frame { frame, fix } => {
-                conn.handle_data(now, &peer_frame(frame, fix, role));
+                take(&mut conn, now, &peer_frame(frame, fix, role));
                 None
             }
             Op::SendText(s) => Some(conn.send_text(s)),
@@ -217,6 +217,32 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
     let mut rest = Vec::new();
     conn.transmit_into(&mut rest);
     peer.receive(&rest);
+}
+
+/// Feeds bytes as a caller that may not have polled: the connection takes them
+/// whole, or (while earlier input waits for its events to be polled) not at all.
+fn take(conn: &mut Connection, now: Timestamp, bytes: &[u8]) {
+    let taken = conn.handle_data(now, bytes);
+    assert!(
+        taken == bytes.len() || taken == 0,
+        "took {taken} of {} bytes",
+        bytes.len()
+    );
+}
+
+/// Feeds all of `bytes` as a caller that follows the driving contract: when the
+/// connection takes nothing more, it polls the events (into `events`) and feeds
+/// the rest again.
+pub fn feed_all(conn: &mut Connection, now: Timestamp, mut bytes: &[u8], events: &mut Vec<Event>) {
+    while !bytes.is_empty() {
+        let taken = conn.handle_data(now, bytes);
+        bytes = &bytes[taken..];
+        if taken == 0 {
+            let before = events.len();
+            events.extend(std::iter::from_fn(|| conn.poll_event()));
+            assert!(events.len() > before, "input refused with nothing to poll");
+        }
+    }
 }
 
 /// The peer's view of our output: it must decode as valid frames for its role, with

@@ -602,7 +602,9 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(0) => self.conn.handle_eof(self.now()),
                 Ok(n) => {
                     let now = self.now();
-                    self.conn.handle_data(now, &self.buf[..n]);
+                    // Every event was polled before this read: all of it is taken.
+                    let taken = self.conn.handle_data(now, &self.buf[..n]);
+                    debug_assert_eq!(taken, n);
                 }
                 Err(e) if is_timeout(&e) => {
                     let now = self.now();

@@ -41,6 +41,7 @@ use crate::config::Config;
 /// What an HTTP/2 client sends to open a WebSocket (RFC 8441 §4, §5): the
 /// pseudo-headers and the regular header fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Connect {
     /// `:method`, always `CONNECT`.
     pub method: &'static str,

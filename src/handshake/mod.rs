@@ -23,10 +23,39 @@ use sha1::{Digest, Sha1};
 use crate::entropy::{Entropy, EntropyError};
 
 pub mod client;
+pub(crate) mod driver;
 pub mod h2;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod server;
+
+/// What the opening handshake settled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Negotiated {
+    /// The subprotocol both ends agreed on (`Sec-WebSocket-Protocol`), if any.
+    pub protocol: Option<String>,
+    /// The extensions both ends agreed on (`Sec-WebSocket-Extensions`).
+    pub extensions: Vec<Extension>,
+}
+
+impl Negotiated {
+    /// Nothing negotiated: no subprotocol, no extension.
+    pub const fn none() -> Negotiated {
+        Negotiated {
+            protocol: None,
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The given subprotocol, no extension.
+    pub fn with_protocol(protocol: impl Into<String>) -> Negotiated {
+        Negotiated {
+            protocol: Some(protocol.into()),
+            extensions: Vec::new(),
+        }
+    }
+}
 
 /// The GUID of RFC 6455 §1.3, appended to the key before hashing.
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -339,6 +368,7 @@ fn unquote(v: &str) -> Option<String> {
 /// An HTTP response: what a server answered instead of 101 (a client sees it in
 /// [`HandshakeError::Rejected`]), or what a server sends to reject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,

@@ -238,6 +238,7 @@ pub(crate) fn check_upgrade(
 /// `Origin` (and could send any); they are not what the policy guards against.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub enum OriginPolicy {
     /// Accept any origin, or none. The default.
     #[default]

@@ -72,13 +72,68 @@ pub fn drain_events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
+/// Feeds `data` to `conn`, which must take all of it (nothing waits unpolled).
+#[track_caller]
+pub fn feed(conn: &mut Connection, now: Timestamp, data: &[u8]) {
+    let taken = conn.handle_data(now, data);
+    assert_eq!(
+        taken,
+        data.len(),
+        "input refused: events from earlier input wait unpolled"
+    );
+}
+
+/// Feeds all of `data`, polling events into `events` whenever the connection asks
+/// for that before it takes more.
+pub fn feed_polling(
+    conn: &mut Connection,
+    now: Timestamp,
+    mut data: &[u8],
+    events: &mut Vec<Event>,
+) {
+    loop {
+        let taken = conn.handle_data(now, data);
+        data = &data[taken..];
+        if data.is_empty() {
+            return;
+        }
+        assert_eq!(taken, 0, "input is taken whole or not at all");
+        let before = events.len();
+        events.extend(drain_events(conn));
+        assert!(events.len() > before, "input refused with no event to poll");
+    }
+}
+
+/// When a test's caller polls events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Polling {
+    /// After every chunk it feeds.
+    EveryChunk,
+    /// Only once everything is fed (or when the connection takes no more input).
+    AtTheEnd,
+}
+
 /// Feeds `chunks` in order to a fresh connection from `make`, then drains it.
 pub fn feed_chunks(make: &dyn Fn() -> Connection, chunks: &[&[u8]]) -> Outcome {
+    feed_chunks_polling(make, chunks, Polling::AtTheEnd)
+}
+
+/// Feeds `chunks` in order to a fresh connection from `make`, polling as `polling`
+/// says, then drains it.
+pub fn feed_chunks_polling(
+    make: &dyn Fn() -> Connection,
+    chunks: &[&[u8]],
+    polling: Polling,
+) -> Outcome {
     let mut conn = make();
+    let mut events = Vec::new();
     for chunk in chunks {
-        conn.handle_data(T0, chunk);
+        feed_polling(&mut conn, T0, chunk, &mut events);
+        if polling == Polling::EveryChunk {
+            events.extend(drain_events(&mut conn));
+        }
     }
-    let events = drain_events(&mut conn);
+    events.extend(drain_events(&mut conn));
     let mut output = Vec::new();
     conn.transmit_into(&mut output);
     Outcome {
@@ -90,20 +145,27 @@ pub fn feed_chunks(make: &dyn Fn() -> Connection, chunks: &[&[u8]]) -> Outcome {
 }
 
 /// Feeds `input` whole, then in two pieces at every split point, then one byte at a
-/// time, and checks that every way gives the same outcome. Returns it.
+/// time, each way polling after every chunk and only at the end, and checks that
+/// every way gives the same outcome (events, output bytes, state, transport). Returns
+/// it.
 pub fn feed_at_every_split(make: &dyn Fn() -> Connection, input: &[u8]) -> Outcome {
     let whole = feed_chunks(make, &[input]);
-    for split in 0..=input.len() {
-        let (a, b) = input.split_at(split);
-        let split_outcome = feed_chunks(make, &[a, b]);
-        assert_eq!(split_outcome, whole, "split at {split} differs");
+    for polling in [Polling::AtTheEnd, Polling::EveryChunk] {
+        for split in 0..=input.len() {
+            let (a, b) = input.split_at(split);
+            let split_outcome = feed_chunks_polling(make, &[a, b], polling);
+            assert_eq!(
+                split_outcome, whole,
+                "split at {split}, polling {polling:?}, differs"
+            );
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(
+            feed_chunks_polling(make, &bytes, polling),
+            whole,
+            "byte-by-byte feed, polling {polling:?}, differs"
+        );
     }
-    let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    assert_eq!(
-        feed_chunks(make, &bytes),
-        whole,
-        "byte-by-byte feed differs"
-    );
     whole
 }
 
@@ -180,8 +242,18 @@ pub fn assert_sent_close(output: &[u8], code: u16) {
     assert_eq!(&last.payload[..2], &code.to_be_bytes());
 }
 
-/// A client and a server joined by a pipe that moves bytes in chunks of at most
-/// `chunk` bytes (0 = whole).
+/// A client and a server joined by an in-memory network, on a virtual clock.
+///
+/// Bytes move in chunks of at most `chunk` bytes (0: whole) and arrive `latency`
+/// after they were written; each side polls its events as they come (into
+/// `client_events` / `server_events`), as a caller that follows the driving contract
+/// does. [`drive`](Self::drive) only moves bytes, so that a test can look at each
+/// transport verdict; [`run_until`](Self::run_until) and [`settle`](Self::settle)
+/// also honour the verdicts (a side that says `Shutdown` or `Close` sends its end of
+/// stream once its output is out, and after `Close` reads nothing more; `AwaitEof`
+/// waits for the other's) and move the clock from event to event: a deadline of
+/// either side (`handle_timeout` on both), or bytes arriving. [`cut`](Self::cut)
+/// makes the network drop everything from then on, as a dead link does.
 pub struct Pair {
     pub client: Connection,
     pub server: Connection,
@@ -189,6 +261,28 @@ pub struct Pair {
     pub server_events: Vec<Event>,
     pub chunk: usize,
     pub now: Timestamp,
+    pub latency: core::time::Duration,
+    /// [client to server, server to client].
+    wires: [Wire; 2],
+    cut: bool,
+}
+
+/// One direction of the network.
+#[derive(Default)]
+struct Wire {
+    /// Bytes written and when they arrive.
+    in_flight: std::collections::VecDeque<(Timestamp, Vec<u8>)>,
+    /// When the sender's end of stream arrives, once it sent it.
+    fin_at: Option<Timestamp>,
+    fin_delivered: bool,
+}
+
+impl Wire {
+    /// When something next arrives.
+    fn next_arrival(&self) -> Option<Timestamp> {
+        let fin = self.fin_at.filter(|_| !self.fin_delivered);
+        self.in_flight.front().map(|(at, _)| *at).or(fin)
+    }
 }
 
 impl Pair {
@@ -197,43 +291,152 @@ impl Pair {
     }
 
     pub fn with_configs(client: Config, server: Config) -> Pair {
+        Pair::of(client_with(client), server_with(server))
+    }
+
+    /// Two connections made elsewhere (in any state).
+    pub fn of(client: Connection, server: Connection) -> Pair {
         Pair {
-            client: client_with(client),
-            server: server_with(server),
+            client,
+            server,
             client_events: Vec::new(),
             server_events: Vec::new(),
             chunk: 0,
             now: T0,
+            latency: core::time::Duration::ZERO,
+            wires: [Wire::default(), Wire::default()],
+            cut: false,
         }
     }
 
-    /// Moves bytes both ways until neither side has output; collects events.
+    /// From now on the network delivers nothing, in either direction.
+    pub fn cut(&mut self) {
+        self.cut = true;
+        self.wires = [Wire::default(), Wire::default()];
+    }
+
+    /// Moves bytes both ways, polling events, until nothing more moves at this
+    /// instant. The clock stands still and the transports stay open.
     pub fn drive(&mut self) {
+        self.exchange(false);
+    }
+
+    /// Like [`drive`](Self::drive), and each side that the verdict says is done
+    /// sends its end of stream.
+    pub fn drive_to_end(&mut self) {
+        self.exchange(true);
+    }
+
+    fn exchange(&mut self, verdicts: bool) {
         for _ in 0..10_000 {
-            let a = pump(&mut self.client, &mut self.server, self.chunk, self.now);
-            let b = pump(&mut self.server, &mut self.client, self.chunk, self.now);
             self.client_events.extend(drain_events(&mut self.client));
             self.server_events.extend(drain_events(&mut self.server));
+            let a = self.pump(true, verdicts);
+            let b = self.pump(false, verdicts);
             if !a && !b {
                 return;
             }
         }
         panic!("pair did not settle");
     }
-}
 
-/// Moves `from`'s pending output into `to`; returns whether anything moved.
-fn pump(from: &mut Connection, to: &mut Connection, chunk: usize, now: Timestamp) -> bool {
-    let mut bytes = Vec::new();
-    from.transmit_into(&mut bytes);
-    if bytes.is_empty() {
-        return false;
+    /// Drives both sides and moves the clock from event to event (a deadline, bytes
+    /// arriving) until `until`, where the clock stops.
+    pub fn run_until(&mut self, until: Timestamp) {
+        for _ in 0..100_000 {
+            self.drive_to_end();
+            let next = [
+                self.client.poll_timeout(),
+                self.server.poll_timeout(),
+                self.wires[0].next_arrival(),
+                self.wires[1].next_arrival(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match next {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    self.client.handle_timeout(self.now);
+                    self.server.handle_timeout(self.now);
+                }
+                _ => {
+                    self.now = self.now.max(until);
+                    self.drive_to_end();
+                    return;
+                }
+            }
+        }
+        panic!("deadlines kept firing before {until:?}");
     }
-    let size = if chunk == 0 { bytes.len() } else { chunk };
-    for piece in bytes.chunks(size) {
-        to.handle_data(now, piece);
+
+    /// Runs for `limit` of virtual time, after which both transports must be closed.
+    pub fn settle(&mut self, limit: core::time::Duration) {
+        let until = self.now + limit;
+        self.run_until(until);
+        assert_eq!(
+            self.client.transport(),
+            TransportAction::Close,
+            "client not done"
+        );
+        assert_eq!(
+            self.server.transport(),
+            TransportAction::Close,
+            "server not done"
+        );
     }
-    true
+
+    /// Puts the client's (`from_client`) or the server's output on the wire, then
+    /// (with `verdicts`) its end of stream if its verdict says so, and delivers to the
+    /// other side what has arrived; returns whether anything moved.
+    fn pump(&mut self, from_client: bool, verdicts: bool) -> bool {
+        let (now, chunk, arrive) = (self.now, self.chunk, self.now + self.latency);
+        let wire = &mut self.wires[usize::from(!from_client)];
+        let (from, to, events) = if from_client {
+            (&mut self.client, &mut self.server, &mut self.server_events)
+        } else {
+            (&mut self.server, &mut self.client, &mut self.client_events)
+        };
+        let mut moved = false;
+        let mut bytes = Vec::new();
+        from.transmit_into(&mut bytes);
+        if !bytes.is_empty() {
+            moved = true;
+            if !self.cut {
+                wire.in_flight.push_back((arrive, bytes));
+            }
+        }
+        let done = matches!(
+            from.transport(),
+            TransportAction::Shutdown | TransportAction::Close
+        );
+        if verdicts && done && wire.fin_at.is_none() && !self.cut {
+            wire.fin_at = Some(arrive);
+            moved = true;
+        }
+        while wire.in_flight.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, bytes) = wire.in_flight.pop_front().unwrap();
+            moved = true;
+            // After `Close` the receiving side reads nothing more.
+            if to.transport() != TransportAction::Close {
+                let size = if chunk == 0 { bytes.len() } else { chunk };
+                for piece in bytes.chunks(size) {
+                    feed_polling(to, now, piece, events);
+                }
+            }
+        }
+        if wire.in_flight.is_empty()
+            && wire.fin_at.is_some_and(|at| at <= now)
+            && !wire.fin_delivered
+        {
+            wire.fin_delivered = true;
+            moved = true;
+            if to.transport() != TransportAction::Close {
+                to.handle_eof(now);
+            }
+        }
+        moved
+    }
 }
 
 /// The request of RFC 6455 §1.2 (with the key of §1.3), plus extra header lines.
@@ -259,14 +462,7 @@ pub fn handshaken(
 ) -> (Pair, Box<wsmachine::Request>) {
     let client = Connection::client(Config::default(), request, SeededEntropy::new(9), T0)
         .expect("valid request");
-    let mut pair = Pair {
-        client,
-        server: fresh_server(),
-        client_events: Vec::new(),
-        server_events: Vec::new(),
-        chunk: 0,
-        now: T0,
-    };
+    let mut pair = Pair::of(client, fresh_server());
     pair.drive();
     let Some(Event::Request(request)) = pair.server_events.pop() else {
         panic!("no request: {:?}", pair.server_events)

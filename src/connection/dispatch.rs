@@ -1,0 +1,243 @@
+//! What each input, arrival and transition does to the parts of a [`Connection`]:
+//! the opening handshake's steps, the frame loop and its batching, the ordering of
+//! replies, and [`Connection::apply`], the one place where the lifecycle's
+//! transitions take effect.
+
+use bytes::Bytes;
+
+use super::{Connection, EVENT_BATCH};
+use crate::error::SendError;
+use crate::event::{Deferred, Event, Open};
+use crate::frame::OpCode;
+use crate::handshake::driver::Step;
+use crate::recv::Item;
+use crate::state::{Answer, Cause, Effects, Phase};
+use crate::time::Timestamp;
+
+impl Connection {
+    pub(super) fn observe(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    pub(super) fn check_open(&self) -> Result<(), SendError> {
+        if self.life.may_send() {
+            Ok(())
+        } else {
+            Err(SendError::InvalidState(self.state()))
+        }
+    }
+
+    /// Applies what a lifecycle transition asks for: the one place transitions take
+    /// effect.
+    pub(super) fn apply(&mut self, effects: Effects) {
+        let Effects {
+            timers,
+            answer,
+            event,
+            ended,
+        } = effects;
+        self.deadlines.apply(timers, self.now, &self.config);
+        match answer {
+            // Only an entropy failure stops a close frame; then no frame can be sent
+            // at all, and the connection is closing anyway.
+            Some(Answer::Close { code, reason }) => {
+                let _ = self.tx.close(code, &reason);
+            }
+            Some(Answer::Http(reject)) => {
+                // The lifecycle only answers with responses it can encode.
+                if let Ok(bytes) = reject.response() {
+                    self.tx.http(Bytes::from(bytes));
+                }
+            }
+            None => {}
+        }
+        if ended {
+            self.rx.discard();
+            self.tx.end();
+        }
+        if let Some(event) = event {
+            self.events.push(event);
+        }
+    }
+
+    pub(super) fn terminate(&mut self, cause: Cause) {
+        let effects = self.life.terminate(cause);
+        self.apply(effects);
+    }
+
+    /// What a step of the opening handshake leads to.
+    pub(super) fn opening_step(&mut self, step: Step) {
+        match step {
+            Step::Continue(opening) => self.life.resume_opening(opening),
+            Step::Request { request, next } => {
+                self.events.push(Event::Request(request));
+                match next {
+                    Ok(opening) => self.life.resume_opening(opening),
+                    Err(error) => self.terminate(Cause::Handshake(error)),
+                }
+            }
+            Step::Open {
+                negotiated,
+                headers,
+                rest,
+            } => {
+                let open = Open {
+                    protocol: negotiated.protocol.clone(),
+                    extensions: negotiated.extensions.clone(),
+                    headers,
+                };
+                self.negotiated = negotiated;
+                let effects = self.life.opened(open);
+                self.apply(effects);
+                // Nothing waits before these bytes: all of them are taken.
+                let _ = self.read_frames(&rest);
+            }
+            Step::Fail(error) => self.terminate(Cause::Handshake(error)),
+        }
+    }
+
+    /// Parses frames from `data` until it is used up, the connection stops reading,
+    /// or [`EVENT_BATCH`] events wait to be polled; keeps what is left for
+    /// [`poll_event`](Self::poll_event) to resume with. Returns how much it took.
+    pub(super) fn read_frames(&mut self, data: &[u8]) -> usize {
+        if !self.life.reads_frames() {
+            return data.len();
+        }
+        if self.rx.has_pending() {
+            // Earlier input still waits for its events to be polled.
+            return 0;
+        }
+        if !data.is_empty() && self.life.may_send() {
+            self.deadlines.peer_alive(self.now, &self.config);
+        }
+        let used = self.parse(data);
+        if used < data.len() && self.life.reads_frames() {
+            self.rx.keep(&data[used..]);
+        }
+        data.len()
+    }
+
+    /// Resumes parsing the kept input once the events before it have been polled.
+    pub(super) fn resume_input(&mut self) {
+        let input = self.rx.take_pending();
+        let used = self.parse(&input);
+        if used < input.len() && self.life.reads_frames() {
+            self.rx.keep_rest(input, used);
+        } else if self.life.take_pending_eof() {
+            self.eof_in_order();
+        }
+    }
+
+    /// The frame loop; returns how many bytes of `data` it consumed.
+    #[inline]
+    pub(super) fn parse(&mut self, all: &[u8]) -> usize {
+        let mut data = all;
+        while self.life.reads_frames() && self.events.len() < EVENT_BATCH {
+            match self.rx.next(&mut data, self.role, &self.config) {
+                Ok(None) => break,
+                Ok(Some(item)) => self.arrived(item),
+                Err(error) => self.in_order(Deferred::Failure(error)),
+            }
+        }
+        if self.rx.take_data_frame() && self.life.may_send() {
+            self.deadlines.not_idle(self.now, &self.config);
+        }
+        all.len() - data.len()
+    }
+
+    #[inline]
+    pub(super) fn arrived(&mut self, item: Item) {
+        match item {
+            Item::Message(message) => self.events.push(Event::Message(message)),
+            Item::Fragment(fragment) => self.events.push(Event::Fragment(fragment)),
+            Item::Pong(payload) => {
+                self.deadlines.pong(&payload, self.now);
+                self.events.push(Event::Pong(payload));
+            }
+            Item::Ping(payload) => self.in_order(Deferred::Ping(payload)),
+            Item::Close(code, reason) => self.in_order(Deferred::PeerClose(code, reason)),
+        }
+    }
+
+    /// Acts on `deferred` now, or behind the events that wait (the ordering rule of
+    /// [`EventQueue::in_order`]); reading stops behind a close, a violation or the
+    /// end of the stream.
+    pub(super) fn in_order(&mut self, deferred: Deferred) {
+        let stops_reading = deferred.stops_reading();
+        match self.events.in_order(deferred) {
+            Some(now) => {
+                if let Some(event) = self.act(now) {
+                    self.events.push(event);
+                }
+            }
+            None if stops_reading => self.life.stop_reading(),
+            None => {}
+        }
+    }
+
+    /// Something read takes effect; a ping's event is returned, the rest report
+    /// through the lifecycle. Once the connection has ended (a timeout while this
+    /// waited its turn, say) a close or a violation changes nothing.
+    pub(super) fn act(&mut self, deferred: Deferred) -> Option<Event> {
+        match deferred {
+            Deferred::Ping(payload) => {
+                // §5.5.2: answered with the same data, unless our close frame is out.
+                if self.config.auto_pong && self.life.may_send() {
+                    self.tx.auto_pong(&payload);
+                }
+                return Some(Event::Ping(payload));
+            }
+            _ if self.life.is_closed() => {}
+            Deferred::PeerClose(code, reason) => {
+                let effects = self.life.close_received(code, reason);
+                self.apply(effects);
+            }
+            Deferred::Failure(error) => self.terminate(Cause::Protocol(error)),
+            Deferred::Eof => self.eof_now(),
+        }
+        None
+    }
+
+    pub(super) fn eof_in_order(&mut self) {
+        if matches!(self.life.phase(), Phase::Open | Phase::CloseSent) {
+            self.in_order(Deferred::Eof);
+        } else {
+            self.eof_now();
+        }
+    }
+
+    pub(super) fn eof_now(&mut self) {
+        let effects = self.life.eof();
+        self.apply(effects);
+    }
+
+    /// The keepalive deadline passed: a ping (its payload counts the pings sent), if
+    /// the output has room for it.
+    pub(super) fn keepalive(&mut self) {
+        if !self.life.may_send() {
+            return;
+        }
+        let payload = self.deadlines.keepalive(self.now, &self.config);
+        if self.tx.control(OpCode::Ping, payload.clone()).is_ok() {
+            self.deadlines.ping_sent(payload, self.now, true);
+        }
+    }
+
+    /// Keeps the write deadline in step with the output; after every call that can
+    /// queue output. `fresh`: the call passed `now`.
+    pub(super) fn track_output(&mut self, fresh: bool) {
+        let waiting = self.tx.buffered() > 0 && !self.life.is_closed();
+        self.deadlines
+            .output_waits(waiting, fresh, self.now, &self.config);
+    }
+
+    /// `n` bytes of output were written.
+    pub(super) fn wrote(&mut self, n: usize) {
+        if n > 0 {
+            self.deadlines.output_written();
+        }
+        self.track_output(false);
+    }
+}

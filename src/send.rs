@@ -1,0 +1,293 @@
+//! The send side: frames built from the application's commands and the
+//! connection's own answers, masked for a client (§5.3), under the output limit,
+//! into the output queue. Whether the connection may send at all is the
+//! lifecycle's to say; this decides how.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use crate::Role;
+use crate::close::{CloseCode, encode_close_payload};
+use crate::entropy::Entropy;
+use crate::error::SendError;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::message::{Message, MessageKind};
+use crate::tx::{TxQueue, Unsent, frame_cost};
+use crate::utf8::Utf8Validator;
+
+/// A streamed outgoing message (see [`Sender::fragment`]).
+#[derive(Clone, Copy, Debug)]
+struct Outgoing {
+    kind: MessageKind,
+    utf8: Utf8Validator,
+}
+
+/// Builds and queues outgoing frames.
+pub(crate) struct Sender {
+    queue: TxQueue,
+    role: Role,
+    /// Masking keys; only clients draw from it.
+    entropy: Option<Box<dyn Entropy + Send>>,
+    /// `Config::max_buffered_output`.
+    limit: usize,
+    outgoing: Option<Outgoing>,
+    /// An automatic pong waiting for room under the output limit.
+    waiting_pong: Option<Bytes>,
+    /// Our close frame is queued: nothing may follow it.
+    closed: bool,
+    /// The masking key drawn ahead for our close frame (see
+    /// [`prepare_close`](Self::prepare_close)).
+    close_key: Option<[u8; 4]>,
+}
+
+impl core::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sender")
+            .field("buffered", &self.queue.buffered())
+            .field("waiting_pong", &self.waiting_pong.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    pub(crate) fn new(
+        role: Role,
+        entropy: Option<Box<dyn Entropy + Send>>,
+        limit: usize,
+    ) -> Sender {
+        Sender {
+            queue: TxQueue::default(),
+            role,
+            entropy,
+            limit,
+            outgoing: None,
+            waiting_pong: None,
+            closed: false,
+            close_key: None,
+        }
+    }
+
+    /// A whole message as one frame. The payload is not copied for a server; a
+    /// client masks it in place if the buffer is not shared, else masks a copy.
+    pub(crate) fn message(&mut self, message: Message) -> Result<(), SendError> {
+        if self.outgoing.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let kind = message.kind();
+        self.data(kind.opcode(), true, message.into_bytes(), kind)
+    }
+
+    /// One fragment of a message streamed piece by piece (§5.4). The first picks the
+    /// kind; later ones must repeat it. Text must be valid UTF-8 as a whole: a piece
+    /// that makes it invalid, or a last piece that leaves a code point unfinished, is
+    /// refused.
+    pub(crate) fn fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        last: bool,
+    ) -> Result<(), SendError> {
+        let (opcode, mut utf8) = match self.outgoing {
+            None => (kind.opcode(), Utf8Validator::new()),
+            Some(out) if out.kind == kind => (OpCode::Continuation, out.utf8),
+            Some(_) => return Err(SendError::MessageInProgress),
+        };
+        if kind == MessageKind::Text {
+            match utf8.feed(&payload) {
+                Ok(carried) if !last || carried == 0 => {}
+                _ => return Err(SendError::InvalidUtf8),
+            }
+        }
+        self.data(opcode, last, payload, kind)?;
+        self.outgoing = (!last).then_some(Outgoing { kind, utf8 });
+        Ok(())
+    }
+
+    /// A ping or pong of the application's, under the limit like data.
+    pub(crate) fn control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong(payload.len()));
+        }
+        let header = self.header(opcode, true, payload.len())?;
+        self.check_room(&header)?;
+        self.queue.push(header, payload, None);
+        Ok(())
+    }
+
+    fn data(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: Bytes,
+        kind: MessageKind,
+    ) -> Result<(), SendError> {
+        let header = self.header(opcode, fin, payload.len())?;
+        self.check_room(&header)?;
+        self.queue.push(header, payload, Some(kind));
+        Ok(())
+    }
+
+    /// A header for an outgoing frame, with a fresh masking key for a client (§5.3).
+    fn header(&mut self, opcode: OpCode, fin: bool, len: usize) -> Result<FrameHeader, SendError> {
+        let mut header = FrameHeader::new(opcode, len as u64);
+        header.fin = fin;
+        if self.role == Role::Client {
+            let drawn = if opcode == OpCode::Close {
+                self.close_key.take()
+            } else {
+                None
+            };
+            let key = match drawn {
+                Some(key) => key,
+                None => self.draw_key()?,
+            };
+            header.mask = Some(key);
+        }
+        Ok(header)
+    }
+
+    fn draw_key(&mut self) -> Result<[u8; 4], SendError> {
+        let mut key = [0u8; 4];
+        if let Some(entropy) = &mut self.entropy {
+            entropy.fill(&mut key).map_err(SendError::Entropy)?;
+        }
+        Ok(key)
+    }
+
+    /// Draws the masking key of the close frame the application is about to ask for,
+    /// so that an entropy failure refuses the close before anything changes.
+    pub(crate) fn prepare_close(&mut self) -> Result<(), SendError> {
+        if self.role == Role::Client {
+            self.close_key = Some(self.draw_key()?);
+        }
+        Ok(())
+    }
+
+    /// Whether a frame with `payload` bytes behind a header of `header_len` fits
+    /// under the output limit now, its records counted (see [`frame_cost`]).
+    fn fits(&self, header_len: usize, payload: usize) -> bool {
+        let cost = frame_cost(header_len.saturating_add(payload), payload);
+        self.queue.cost().saturating_add(cost) <= self.limit
+    }
+
+    fn check_room(&self, header: &FrameHeader) -> Result<(), SendError> {
+        let payload = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        if self.fits(header.encoded_len(), payload) {
+            Ok(())
+        } else {
+            Err(SendError::BufferFull {
+                held: self.queue.cost(),
+                limit: self.limit,
+            })
+        }
+    }
+
+    /// Answers a ping (§5.5.2). When the pong does not fit under the output limit,
+    /// it waits outside the queue instead, the newest ping's pong replacing an
+    /// older one (§5.5.3 lets an endpoint answer only the most recent ping), and goes
+    /// out once written output makes room. Bytes already queued are never changed:
+    /// the caller may hold a copy it has not reported written yet.
+    pub(crate) fn auto_pong(&mut self, payload: &Bytes) {
+        if self.closed {
+            return;
+        }
+        // The pong shares the ping's payload with the `Ping` event.
+        let payload = payload.clone();
+        if self.pong_fits(&payload) && self.waiting_pong.is_none() {
+            self.push_pong(payload);
+        } else {
+            self.waiting_pong = Some(payload);
+        }
+    }
+
+    /// Whether a pong goes into the queue now: under the output limit, or into an
+    /// empty queue whatever its size (a pong the limit alone would refuse must still
+    /// be sent, §5.5.2).
+    fn pong_fits(&self, payload: &[u8]) -> bool {
+        // Control payloads are at most 125 bytes: a 2-byte header, plus a client's key.
+        let header = if self.role == Role::Client { 6 } else { 2 };
+        self.queue.buffered() == 0 || self.fits(header, payload.len())
+    }
+
+    fn push_pong(&mut self, payload: Bytes) {
+        // Only a failing entropy source stops it; then no frame can be sent anyway.
+        if let Ok(header) = self.header(OpCode::Pong, true, payload.len()) {
+            self.queue.push(header, payload, None);
+        }
+    }
+
+    /// Queues the waiting pong if there is room for it now (or, with `force`, in any
+    /// case: before our close frame, which nothing may follow).
+    fn release_waiting_pong(&mut self, force: bool) {
+        let Some(payload) = &self.waiting_pong else {
+            return;
+        };
+        if force || self.pong_fits(payload) {
+            let payload = payload.clone();
+            self.waiting_pong = None;
+            self.push_pong(payload);
+        }
+    }
+
+    /// Queues a close frame (the caller checked the code and reason). A pong still
+    /// owed goes before it. It is never refused for room: it is at most 131 bytes and
+    /// there is only ever one. Only a failing entropy source stops it (then nothing
+    /// is queued).
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = encode_close_payload(code, reason, &mut body);
+        // The key first: if it cannot be drawn, nothing has been queued.
+        let header = self.header(OpCode::Close, true, len)?;
+        self.release_waiting_pong(true);
+        self.queue
+            .push(header, Bytes::copy_from_slice(&body[..len]), None);
+        self.closed = true;
+        Ok(())
+    }
+
+    /// Queues HTTP bytes (the opening handshake's request or response).
+    pub(crate) fn http(&mut self, bytes: Bytes) {
+        self.queue.push_http(bytes);
+    }
+
+    /// Nothing more is sent on the peer's behalf: a pong waiting for room is dropped.
+    pub(crate) fn end(&mut self) {
+        self.waiting_pong = None;
+        self.closed = true;
+    }
+
+    // ---- the output -------------------------------------------------------------
+
+    /// Bytes waiting to be written.
+    pub(crate) fn buffered(&self) -> usize {
+        self.queue.buffered()
+    }
+
+    pub(crate) fn front(&self) -> &[u8] {
+        self.queue.front()
+    }
+
+    pub(crate) fn chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        self.queue.chunks(dst)
+    }
+
+    /// Marks `n` bytes written; a pong that waited for room may go in now.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.queue.advance(n);
+        self.release_waiting_pong(false);
+    }
+
+    /// Appends all pending output to `out` and marks it written, a pong that waited
+    /// for room included.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = self.queue.drain_into(out);
+        self.release_waiting_pong(false);
+        n + self.queue.drain_into(out)
+    }
+
+    pub(crate) fn take_unsent(&mut self) -> Vec<Unsent> {
+        self.queue.take_unsent()
+    }
+}
