@@ -28,7 +28,7 @@ use crate::event::{Closed, Event, Open};
 use crate::handshake::HandshakeError;
 use crate::handshake::driver::Opening;
 use crate::handshake::server::Reject;
-use crate::timer::Timeout;
+use crate::timer::{Timeout, Timers};
 
 /// The connection's ready state, as in the browser API's `readyState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,18 +106,6 @@ pub(crate) enum Answer {
     Close { code: CloseCode, reason: String },
     /// An HTTP response (a server that is still CONNECTING).
     Http(Reject),
-}
-
-/// What a transition does to the timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Timers {
-    /// OPEN: the handshake deadline stops; the keepalive and idle deadlines start.
-    Open,
-    /// Only the close deadline runs from now: the wait for the peer's close frame, or
-    /// after the closing handshake for the end of its stream.
-    CloseOnly,
-    /// Every deadline stops.
-    StopAll,
 }
 
 /// What a transition makes happen, for the connection to apply.

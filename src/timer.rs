@@ -10,7 +10,6 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use crate::config::Config;
-use crate::state::Timers;
 use crate::time::Timestamp;
 
 /// Why a connection gave up waiting.
@@ -115,6 +114,18 @@ impl TimerTable {
     pub(crate) fn next(&self) -> Option<Timestamp> {
         self.0.iter().flatten().min().copied()
     }
+}
+
+/// What a lifecycle transition does to the timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timers {
+    /// OPEN: the handshake deadline stops; the keepalive and idle deadlines start.
+    Open,
+    /// Only the close deadline runs from now: the wait for the peer's close frame, or
+    /// after the closing handshake for the end of its stream.
+    CloseOnly,
+    /// Every deadline stops.
+    StopAll,
 }
 
 /// Every deadline of a connection and what moves them: the lifecycle's
