@@ -363,13 +363,7 @@ fn s4_sending_before_open_is_refused() {
         s.send_text("x"),
         Err(SendError::InvalidState(State::Connecting))
     );
-    let mut c = Connection::client(
-        Config::default(),
-        ClientRequest::new("h", "/"),
-        SeededEntropy::new(1),
-        T0,
-    )
-    .unwrap();
+    let mut c = fresh_client();
     assert_eq!(
         c.ping(T0, ""),
         Err(SendError::InvalidState(State::Connecting))
@@ -405,13 +399,7 @@ fn s4_closing_before_open_ends_the_handshake() {
     assert_eq!(s.transport(), TransportAction::Close);
     assert_eq!(s.closed(), Some(&**c));
 
-    let mut c = Connection::client(
-        Config::default(),
-        ClientRequest::new("h", "/"),
-        SeededEntropy::new(1),
-        T0,
-    )
-    .unwrap();
+    let mut c = fresh_client();
     c.close(T0, CloseCode::NORMAL, "").unwrap();
     assert_eq!(c.state(), State::Closed);
     assert!(

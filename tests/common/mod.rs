@@ -449,6 +449,12 @@ pub fn upgrade_request(extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A client connection that has queued its request to `h`.
+pub fn fresh_client() -> Connection {
+    let request = wsmachine::ClientRequest::new("h", "/");
+    Connection::client(Config::default(), request, SeededEntropy::new(1), T0).unwrap()
+}
+
 /// A server connection waiting for a request.
 pub fn fresh_server() -> Connection {
     Connection::server(Config::default(), T0).unwrap()
