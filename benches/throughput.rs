@@ -1,498 +1,247 @@
-//! Throughput and per-connection memory against tungstenite and fastwebsockets, all
-//! measured in the same run on the same bytes, with memcpy of those bytes as the
-//! ceiling. Run with `cargo bench`.
+//! Receive and send throughput of wsmachine next to tungstenite, fastwebsockets and
+//! tokio-websockets, measured as a real socket sees them:
 //!
-//! - receive: a server turns masked client frames into whole messages (unmasking,
-//!   reassembly, UTF-8 validation for text), fed in 64 KiB reads from memory;
-//! - send: a server (unmasked) or a client (masked) turns messages into frames;
-//! - memory: heap held by one idle server connection after one message.
+//! - every library reads through the same stand-in for `recv()` (a copy of at most
+//!   64 KiB into the reader's buffer) and writes through the same stand-in for
+//!   `send()` (a copy out), on the same prepared bytes;
+//! - each (library, workload) runs in a process of its own, `ROUNDS` times, the
+//!   libraries interleaved, so that no library inherits another's allocator state
+//!   and slow drifts of the machine fall on all of them alike;
+//! - before anything is timed, each run's output is checked: the message count,
+//!   the bytes and a hash of their content (for a send, the frames it wrote,
+//!   decoded);
+//! - memcpy of the same bytes is the ceiling.
 //!
-//! Each measurement is the median of several runs; ratios compare medians taken in
-//! the same process, which cancels most of a shared machine's noise.
+//! ```text
+//! cargo bench --bench throughput                        # release profile
+//! cargo bench --bench throughput --profile bench-lto    # fat LTO, one codegen unit
+//! cargo bench --bench throughput -- recv-text-16 ...    # only these workloads
+//! ```
+//!
+//! Each row prints the median over the rounds (each round's figure is the median
+//! of `ITERATIONS` runs inside its process), the range over the rounds, the ratio of
+//! wsmachine to the best peer, and wsmachine's allocations per message.
 
-use std::hint::black_box;
-use std::io::{Read, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Instant;
-
-use wsmachine::frame::{FrameHeader, OpCode};
-use wsmachine::mask::apply_mask;
-use wsmachine::{Bytes, Config, Connection, Event, Negotiated, SeededEntropy, Timestamp};
+#[path = "throughput/cases.rs"]
+mod cases;
+#[path = "throughput/libs.rs"]
+mod libs;
+#[path = "throughput/socket.rs"]
+mod socket;
 
 #[path = "../tests/support/counting_alloc.rs"]
 mod counting_alloc;
 
-// ---- an in-memory stream for the peers -------------------------------------------
+use std::process::Command;
+use std::time::Duration;
 
-/// Reads from a borrowed `input` in pieces of at most 64 KiB, as a socket would;
-/// counts and drops what is written, as a socket's kernel copy is the same for all.
-struct Mem<'a> {
-    input: &'a [u8],
-    at: usize,
-    read_size: usize,
-    written: usize,
-}
+use bytes::Bytes;
 
-impl<'a> Mem<'a> {
-    fn new(input: &'a [u8]) -> Mem<'a> {
-        Mem {
-            input,
-            at: 0,
-            read_size: 64 << 10,
-            written: 0,
-        }
-    }
-}
+use cases::{CASES, Case, Digest, Dir};
+use libs::{Lib, Prepared};
 
-impl Read for Mem<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf
-            .len()
-            .min(self.read_size)
-            .min(self.input.len() - self.at);
-        buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-impl Write for Mem<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.written += black_box(buf).len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl tokio::io::AsyncRead for Mem<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let n = buf
-            .remaining()
-            .min(this.read_size)
-            .min(this.input.len() - this.at);
-        buf.put_slice(&this.input[this.at..this.at + n]);
-        this.at += n;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for Mem<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.get_mut().written += black_box(buf).len();
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-// ---- workloads ------------------------------------------------------------------
-
-struct Workload {
-    name: &'static str,
-    text: bool,
-    size: usize,
-    count: usize,
-}
-
-const WORKLOADS: [Workload; 5] = [
-    Workload {
-        name: "16 B text",
-        text: true,
-        size: 16,
-        count: 200_000,
-    },
-    Workload {
-        name: "1 KiB text",
-        text: true,
-        size: 1024,
-        count: 40_000,
-    },
-    Workload {
-        name: "64 KiB binary",
-        text: false,
-        size: 64 << 10,
-        count: 800,
-    },
-    Workload {
-        name: "1 MiB text (multi-byte)",
-        text: true,
-        size: 1 << 20,
-        count: 50,
-    },
-    Workload {
-        name: "1 MiB binary",
-        text: false,
-        size: 1 << 20,
-        count: 50,
-    },
-];
-
-fn payload(w: &Workload) -> Vec<u8> {
-    if w.text {
-        // ASCII for small messages; for the big one, a mix with 2-, 3- and 4-byte code points.
-        let unit = if w.size >= 4096 {
-            "wsmachine ∑ κόσμε 𝄞 "
-        } else {
-            "abcdefghijklmnopqrstuvwxyz"
-        };
-        let mut s = unit.repeat(w.size / unit.len() + 1);
-        while s.len() > w.size {
-            s.pop();
-        }
-        s.into_bytes()
-    } else {
-        (0..w.size).map(|i| (i * 31 % 251) as u8).collect()
-    }
-}
-
-/// Masked frames from a client, one message each.
-fn client_frames(w: &Workload, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(w.count * (payload.len() + 14));
-    for i in 0..w.count {
-        let mut h = FrameHeader::new(
-            if w.text { OpCode::Text } else { OpCode::Binary },
-            payload.len() as u64,
-        );
-        let key = (i as u32).wrapping_mul(2_654_435_761).to_le_bytes();
-        h.mask = Some(key);
-        h.encode_to_vec(&mut out);
-        let at = out.len();
-        out.extend_from_slice(payload);
-        apply_mask(&mut out[at..], key, 0);
-    }
-    out
-}
-
-fn big_config() -> Config {
-    let mut c = Config::default();
-    c.max_message_size = 64 << 20;
-    c
-}
-
-fn recv_wsmachine(input: &[u8], count: usize) -> usize {
-    let mut conn =
-        Connection::upgraded_server(big_config(), Negotiated::none(), &[], Timestamp::ZERO)
-            .unwrap();
-    let (mut got, mut bytes) = (0, 0);
-    for read in input.chunks(64 << 10) {
-        // Every event is polled before the next read: all of it is taken.
-        assert_eq!(conn.handle_data(Timestamp::ZERO, read), read.len());
-        while let Some(event) = conn.poll_event() {
-            if let Event::Message(m) = event {
-                bytes += black_box(m.len());
-                got += 1;
-            }
-        }
-    }
-    assert_eq!(got, count);
-    bytes
-}
-
-fn recv_tungstenite(input: &[u8], count: usize) -> usize {
-    let mut config = tungstenite::protocol::WebSocketConfig::default();
-    config.max_message_size = Some(64 << 20);
-    let mut ws = tungstenite::WebSocket::from_raw_socket(
-        Mem::new(input),
-        tungstenite::protocol::Role::Server,
-        Some(config),
-    );
-    let mut bytes = 0;
-    for _ in 0..count {
-        match ws.read().expect("tungstenite read") {
-            tungstenite::Message::Text(t) => bytes += black_box(t.len()),
-            tungstenite::Message::Binary(b) => bytes += black_box(b.len()),
-            other => panic!("{other:?}"),
-        }
-    }
-    bytes
-}
-
-fn recv_fastwebsockets(rt: &tokio::runtime::Runtime, input: &[u8], count: usize) -> usize {
-    rt.block_on(async {
-        let mut ws = fastwebsockets::WebSocket::after_handshake(
-            Mem::new(input),
-            fastwebsockets::Role::Server,
-        );
-        ws.set_max_message_size(64 << 20);
-        let mut ws = fastwebsockets::FragmentCollector::new(ws);
-        let mut bytes = 0;
-        for _ in 0..count {
-            let frame = ws.read_frame().await.expect("fastwebsockets read");
-            bytes += black_box(frame.payload.len());
-        }
-        bytes
-    })
-}
-
-fn send_wsmachine(client: bool, payload: &Bytes, w: &Workload) -> usize {
-    let t = Timestamp::ZERO;
-    let mut conn = if client {
-        Connection::upgraded_client(
-            big_config(),
-            Negotiated::none(),
-            SeededEntropy::new(1),
-            &[],
-            t,
-        )
-        .unwrap()
-    } else {
-        Connection::upgraded_server(big_config(), Negotiated::none(), &[], t).unwrap()
-    };
-    let mut sink = Mem::new(&[]);
-    // Text values are built (and validated) once, outside the loop, as an application
-    // holding a String would; cloning one is a reference count.
-    let text = w
-        .text
-        .then(|| wsmachine::Text::try_from(payload.clone()).unwrap());
-    for _ in 0..w.count {
-        if let Some(text) = &text {
-            conn.send(wsmachine::Message::Text(text.clone())).unwrap();
-        } else {
-            conn.send_binary(payload.clone()).unwrap();
-        }
-        if conn.buffered_amount() > 256 << 10 {
-            drain(&mut conn, &mut sink);
-        }
-    }
-    drain(&mut conn, &mut sink);
-    black_box(sink.written)
-}
-
-/// Writes all pending output with vectored writes, as a socket loop would.
-fn drain(conn: &mut Connection, sink: &mut Mem<'_>) {
-    while conn.buffered_amount() > 0 {
-        let mut slices = [&[][..]; 64];
-        let n = conn.transmit_vectored(&mut slices);
-        let io: Vec<std::io::IoSlice<'_>> = slices[..n]
-            .iter()
-            .map(|s| std::io::IoSlice::new(s))
-            .collect();
-        let written = sink.write_vectored(&io).unwrap();
-        conn.advance_transmit(written);
-    }
-}
-
-fn send_tungstenite(client: bool, payload: &Bytes, w: &Workload) -> usize {
-    let role = if client {
-        tungstenite::protocol::Role::Client
-    } else {
-        tungstenite::protocol::Role::Server
-    };
-    let mut ws = tungstenite::WebSocket::from_raw_socket(Mem::new(&[]), role, None);
-    let text = w
-        .text
-        .then(|| tungstenite::Utf8Bytes::try_from(payload.clone()).unwrap());
-    for _ in 0..w.count {
-        let message = if let Some(text) = &text {
-            tungstenite::Message::Text(text.clone())
-        } else {
-            tungstenite::Message::Binary(payload.clone())
-        };
-        ws.write(message).unwrap();
-    }
-    ws.flush().unwrap();
-    black_box(ws.get_ref().written)
-}
-
-fn send_fastwebsockets(
-    rt: &tokio::runtime::Runtime,
-    client: bool,
-    payload: &Bytes,
-    w: &Workload,
-) -> usize {
-    rt.block_on(async {
-        let role = if client {
-            fastwebsockets::Role::Client
-        } else {
-            fastwebsockets::Role::Server
-        };
-        let mut ws = fastwebsockets::WebSocket::after_handshake(Mem::new(&[]), role);
-        ws.set_writev(false);
-        let opcode = if w.text {
-            fastwebsockets::OpCode::Text
-        } else {
-            fastwebsockets::OpCode::Binary
-        };
-        for _ in 0..w.count {
-            // Borrowed: a server sends it as is; a client's masking makes the one copy
-            // it needs (fastwebsockets masks in place).
-            let frame = fastwebsockets::Frame::new(
-                true,
-                opcode,
-                None,
-                fastwebsockets::Payload::Borrowed(payload),
-            );
-            ws.write_frame(frame).await.unwrap();
-        }
-        black_box(ws.into_inner().written)
-    })
-}
-
-// ---- measuring ------------------------------------------------------------------
-
-const RUNS: usize = 9;
-
-/// Median seconds of `RUNS` runs (after one warm-up).
-fn median(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    times[RUNS / 2]
-}
-
-fn gbps(bytes: usize, secs: f64) -> f64 {
-    bytes as f64 / secs / 1e9
-}
+/// Processes per (library, workload).
+const ROUNDS: usize = 5;
+/// Timed runs inside each process, after one warm-up and one check run.
+const ITERATIONS: usize = 5;
 
 fn main() {
-    // `cargo test` runs bench targets with --bench only; do nothing otherwise.
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo test` runs bench targets without `--bench`: nothing to do then.
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--worker") {
+        worker(&args[at + 1], &args[at + 2]);
+        return;
+    }
+    let only: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    coordinator(&only);
+}
+
+/// One process: prepares the workload, checks one run, counts one run's
+/// allocations, then times `ITERATIONS` runs and prints their median.
+fn worker(lib: &str, case: &str) {
+    let (lib, case) = (Lib::by_name(lib), cases::by_name(case));
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    let payload = cases::payload(case);
+    let frames = match case.dir {
+        Dir::Receive => cases::client_frames(case, &payload),
+        _ => Vec::new(),
+    };
+    let input = Prepared {
+        payload: Bytes::from(payload),
+        frames,
+    };
+    let (seen, _) = libs::run(lib, case, &input, &rt, true);
+    assert_eq!(seen, Digest::expected(case), "{} {}", lib.name(), case.name);
+    let before = counting_alloc::allocations();
+    let _ = libs::run(lib, case, &input, &rt, false);
+    let allocations = counting_alloc::allocations() - before;
+    let mut times: Vec<Duration> = (0..ITERATIONS)
+        .map(|_| libs::run(lib, case, &input, &rt, false).1)
+        .collect();
+    times.sort();
     println!(
-        "wsmachine {} vs tungstenite 0.30 and fastwebsockets 0.10; median of {RUNS} runs; GB/s of payload\n",
+        "result {} {}",
+        times[ITERATIONS / 2].as_secs_f64(),
+        allocations
+    );
+}
+
+/// Runs every worker `ROUNDS` times, interleaved, and prints the table.
+fn coordinator(only: &[&str]) {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe
+        .ancestors()
+        .nth(2)
+        .and_then(|p| p.file_name())
+        .map_or("?".into(), |p| p.to_string_lossy().into_owned());
+    println!(
+        "# wsmachine {} vs tungstenite 0.30, fastwebsockets 0.10, tokio-websockets 0.13\n",
         env!("CARGO_PKG_VERSION")
     );
-
-    println!("## receive (server, masked frames in 64 KiB reads, whole messages out)\n");
     println!(
-        "| workload | memcpy | wsmachine | tungstenite | fastwebsockets | vs tungstenite | vs fastwebsockets |"
+        "Profile `{profile}`; {ROUNDS} processes per cell, libraries interleaved; each the \
+         median of {ITERATIONS} runs. GB/s of payload, or millions of messages per second \
+         (M msg/s) for messages of 1 KiB and less; median [min–max over the rounds].\n"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for w in &WORKLOADS {
-        let p = payload(w);
-        let input = client_frames(w, &p);
-        let total = p.len() * w.count;
-        let mut sink = vec![0u8; input.len()];
-        let copy = median(|| {
-            sink.copy_from_slice(&input);
-            black_box(&sink);
-        });
-        let ours = median(|| assert_eq!(recv_wsmachine(&input, w.count), total));
-        let tung = median(|| assert_eq!(recv_tungstenite(&input, w.count), total));
-        let fast = median(|| assert_eq!(recv_fastwebsockets(&rt, &input, w.count), total));
-        println!(
-            "| {} × {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}× | {:.2}× |",
-            w.count,
-            w.name,
-            gbps(total, copy),
-            gbps(total, ours),
-            gbps(total, tung),
-            gbps(total, fast),
-            tung / ours,
-            fast / ours
-        );
-    }
-
-    for client in [false, true] {
-        let who = if client {
-            "client (masked)"
-        } else {
-            "server (unmasked)"
-        };
-        println!("\n## send ({who}: messages to frames in memory)\n");
-        println!(
-            "| workload | wsmachine | tungstenite | fastwebsockets | vs tungstenite | vs fastwebsockets |"
-        );
-        println!("|---|---|---|---|---|---|");
-        for w in &WORKLOADS {
-            let p = Bytes::from(payload(w));
-            let total = p.len() * w.count;
-            let ours = median(|| {
-                send_wsmachine(client, &p, w);
-            });
-            let tung = median(|| {
-                send_tungstenite(client, &p, w);
-            });
-            let fast = median(|| {
-                send_fastwebsockets(&rt, client, &p, w);
-            });
-            println!(
-                "| {} × {} | {:.2} | {:.2} | {:.2} | {:.2}× | {:.2}× |",
-                w.count,
-                w.name,
-                gbps(total, ours),
-                gbps(total, tung),
-                gbps(total, fast),
-                tung / ours,
-                fast / ours
-            );
+    println!(
+        "| workload | memcpy | wsmachine | tungstenite | fastwebsockets | tokio-websockets | wsmachine / best peer | wsmachine allocations per message |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for case in CASES.iter().filter(|c| only.is_empty() || only.contains(&c.name)) {
+        let mut secs: Vec<Vec<f64>> = vec![Vec::new(); Lib::ALL.len()];
+        let mut allocations = 0;
+        for round in 0..ROUNDS {
+            for k in 0..Lib::ALL.len() {
+                // A different library goes first each round.
+                let i = (k + round) % Lib::ALL.len();
+                let (s, a) = spawn(&exe, Lib::ALL[i], case);
+                secs[i].push(s);
+                if Lib::ALL[i] == Lib::Wsmachine {
+                    allocations = a;
+                }
+            }
         }
+        let rate = |s: f64| rate(case, s);
+        let cells: Vec<(f64, f64, f64)> = secs
+            .iter_mut()
+            .map(|v| {
+                v.sort_by(f64::total_cmp);
+                (rate(v[v.len() / 2]), rate(v[v.len() - 1]), rate(v[0]))
+            })
+            .collect();
+        let best_peer = cells[1..].iter().map(|c| c.0).fold(0.0, f64::max);
+        let cell = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2} [{lo:.2}–{hi:.2}]");
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.2}× | {:.3} |",
+            case.row,
+            memcpy(case),
+            cell(cells[0]),
+            cell(cells[1]),
+            cell(cells[2]),
+            cell(cells[3]),
+            cells[0].0 / best_peer,
+            allocations as f64 / case.count as f64,
+        );
     }
+    memory();
+}
 
-    println!("\n## memory: heap held by one idle server connection after one 100-byte message\n");
-    let hello = {
-        let w = Workload {
-            name: "",
-            text: true,
-            size: 100,
-            count: 1,
-        };
-        client_frames(&w, &payload(&w))
+fn spawn(exe: &std::path::Path, lib: Lib, case: &Case) -> (f64, isize) {
+    let out = Command::new(exe)
+        .args(["--bench", "--worker", lib.name(), case.name])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("result "))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} {} failed: {}",
+                lib.name(),
+                case.name,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let mut parts = line.split(' ');
+    let secs = parts.next().unwrap().parse().unwrap();
+    let allocations = parts.next().unwrap().parse().unwrap();
+    (secs, allocations)
+}
+
+/// Throughput in the row's unit: GB/s of payload, or millions of messages a second.
+fn rate(case: &Case, secs: f64) -> f64 {
+    if case.per_message() {
+        case.count as f64 / secs / 1e6
+    } else {
+        case.total() as f64 / secs / 1e9
+    }
+}
+
+/// The ceiling: copying the bytes the socket moves once, in the row's unit.
+fn memcpy(case: &Case) -> String {
+    let payload = cases::payload(case);
+    let bytes = match case.dir {
+        Dir::Receive => cases::client_frames(case, &payload),
+        _ => payload.repeat(case.count.min(1 << 16)),
     };
+    let scale = case.count as f64 / case.count.min(1 << 16) as f64;
+    let scale = if case.dir == Dir::Receive { 1.0 } else { scale };
+    let mut sink = vec![0u8; bytes.len()];
+    let mut times: Vec<f64> = (0..ITERATIONS + 1)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            sink.copy_from_slice(&bytes);
+            std::hint::black_box(&sink);
+            started.elapsed().as_secs_f64() * scale
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    format!("{:.2}", rate(case, times[times.len() / 2]))
+}
+
+/// What one idle connection holds, and the connection's own size.
+fn memory() {
+    use wsmachine::{Config, Connection, Event, Negotiated, Timestamp};
+    println!("\n## memory: one idle server connection after one 100-byte message\n");
+    println!("| library | heap held | inline size |");
+    println!("|---|---|---|");
+    let mut hello = Vec::new();
+    let mut h = wsmachine::frame::FrameHeader::new(wsmachine::frame::OpCode::Binary, 100);
+    h.mask = Some([1, 2, 3, 4]);
+    h.encode_to_vec(&mut hello);
+    hello.extend_from_slice(&[0u8; 100]);
     let before = counting_alloc::live();
     let mut conn =
         Connection::upgraded_server(Config::default(), Negotiated::none(), &[], Timestamp::ZERO)
             .unwrap();
     assert_eq!(conn.handle_data(Timestamp::ZERO, &hello), hello.len());
-    drop(conn.poll_event());
-    let ours = counting_alloc::live() - before;
-    let size_ours = std::mem::size_of::<Connection>();
-    drop(conn);
-
-    let mem = Mem::new(&hello);
-    let before = counting_alloc::live();
-    let mut ws =
-        tungstenite::WebSocket::from_raw_socket(mem, tungstenite::protocol::Role::Server, None);
-    drop(ws.read().unwrap());
-    let tung = counting_alloc::live() - before;
-    let size_tung = std::mem::size_of_val(&ws) - std::mem::size_of::<Mem>();
-    drop(ws);
-
-    let fast = rt.block_on(async {
-        let mem = Mem::new(&hello);
-        let before = counting_alloc::live();
-        let mut ws = fastwebsockets::FragmentCollector::new(
-            fastwebsockets::WebSocket::after_handshake(mem, fastwebsockets::Role::Server),
-        );
-        drop(ws.read_frame().await.unwrap());
-        let heap = counting_alloc::live() - before;
-        (
-            heap,
-            std::mem::size_of_val(&ws) - std::mem::size_of::<Mem>(),
-        )
-    });
-    println!("| library | heap held | inline size (without the stream) |");
-    println!("|---|---|---|");
-    println!("| wsmachine | {ours} B | {size_ours} B |");
-    println!("| tungstenite | {tung} B | {size_tung} B |");
+    assert!(matches!(conn.poll_event(), Some(Event::Message(_))));
     println!(
-        "| fastwebsockets (FragmentCollector) | {} B | {} B |",
-        fast.0, fast.1
+        "| wsmachine | {} B | {} B |",
+        counting_alloc::live() - before,
+        std::mem::size_of::<Connection>()
+    );
+    drop(conn);
+    let before = counting_alloc::live();
+    let mut ws = tungstenite::WebSocket::from_raw_socket(
+        socket::Socket::reading(&hello),
+        tungstenite::protocol::Role::Server,
+        None,
+    );
+    ws.read().unwrap();
+    println!(
+        "| tungstenite | {} B | {} B |",
+        counting_alloc::live() - before,
+        std::mem::size_of::<tungstenite::WebSocket<()>>()
     );
 }
