@@ -282,13 +282,6 @@ impl PayloadChunk<'_> {
         self.unmask_in_place(&mut out[start..]);
     }
 
-    /// Appends the unmasked bytes to `out`.
-    pub(crate) fn unmask_extend(&self, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(self.data);
-        self.unmask_in_place(&mut out[start..]);
-    }
-
     /// Copies the unmasked bytes into `out`, which must be exactly as long.
     pub fn unmask_to(&self, out: &mut [u8]) {
         out.copy_from_slice(self.data);

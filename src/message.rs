@@ -4,11 +4,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::config::{Config, Delivery};
 use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, OpCode, PayloadChunk};
+use crate::frame::{FrameHeader, OpCode};
 use crate::utf8::Utf8Validator;
 
 /// The type of a data message.
@@ -253,14 +253,21 @@ pub struct Fragment {
     pub last: bool,
 }
 
-/// What the assembler made of a payload piece.
-pub(crate) enum Assembled {
-    Nothing,
-    Message(Message),
-    Fragment(Fragment),
+/// How the payload of the data frame being read reaches the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A whole message in one frame ([`Delivery::Whole`]): kept in the input buffer
+    /// until complete and handed out as a view of it, with no copy.
+    View,
+    /// A fragment of a message to reassemble ([`Delivery::Whole`]): copied into the
+    /// message buffer as it arrives.
+    Reassemble,
+    /// [`Delivery::Streamed`]: each piece handed out as it arrives.
+    Stream,
 }
 
-/// Receive-side reassembly of data frames: sequencing (§5.4), limits, UTF-8 (§8.1).
+/// Receive-side message state: sequencing (§5.4), limits, UTF-8 (§8.1), and the
+/// buffer of a message reassembled from fragments.
 #[derive(Debug, Default)]
 pub(crate) struct Assembler {
     /// The message in progress, if a data frame started one.
@@ -270,7 +277,8 @@ pub(crate) struct Assembler {
     fragments: u32,
     /// Bytes of the message declared so far (headers of its frames).
     declared: u64,
-    /// The message so far ([`Delivery::Whole`]); never longer than `declared`.
+    /// The message so far ([`Route::Reassemble`]); never longer than
+    /// `max_message_size`.
     buf: Vec<u8>,
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
@@ -279,13 +287,13 @@ pub(crate) struct Assembler {
 
 impl Assembler {
     /// Checks a data frame's header against the message sequence and the limits,
-    /// before any of its payload is read.
+    /// before any of its payload is read, and says how its payload travels.
     pub(crate) fn begin_frame(
         &mut self,
         header: &FrameHeader,
         config: &Config,
-    ) -> Result<(), ProtocolError> {
-        match (header.opcode, self.kind) {
+    ) -> Result<Route, ProtocolError> {
+        let first = match (header.opcode, self.kind) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(_)) => {
                 self.fragments = self.fragments.saturating_add(1);
@@ -294,6 +302,7 @@ impl Assembler {
                         max: config.max_fragments,
                     });
                 }
+                false
             }
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
@@ -306,8 +315,9 @@ impl Assembler {
                 self.declared = 0;
                 self.delivered_first = false;
                 self.utf8 = Utf8Validator::new();
+                true
             }
-        }
+        };
         let max_frame = config.frame_limit();
         if header.payload_len > max_frame {
             return Err(ProtocolError::FrameTooLarge {
@@ -324,78 +334,113 @@ impl Assembler {
         }
         self.declared = size;
         self.fin = header.fin;
-        Ok(())
+        Ok(match config.delivery {
+            Delivery::Streamed => Route::Stream,
+            _ if first && header.fin => Route::View,
+            _ => Route::Reassemble,
+        })
     }
 
-    /// Takes a payload piece of the current data frame. Text is validated as it
-    /// arrives, so invalid UTF-8 fails the connection at the first bad byte, and a text
-    /// message may not end inside a code point (§8.1).
+    /// Whether the message is text (only asked while one is in progress).
+    pub(crate) fn is_text(&self) -> bool {
+        self.kind == Some(MessageKind::Text)
+    }
+
+    /// Validates the next bytes of a text message as they arrive, so that invalid
+    /// UTF-8 fails the connection at the first bad byte; a message may not end
+    /// inside a code point (§8.1). `end` says these bytes end the message.
     #[inline]
-    pub(crate) fn push(
-        &mut self,
-        piece: &PayloadChunk<'_>,
-        delivery: Delivery,
-    ) -> Result<Assembled, ProtocolError> {
-        let Some(kind) = self.kind else {
-            return Ok(Assembled::Nothing);
-        };
-        let ends_message = piece.last && self.fin;
-        let text = kind == MessageKind::Text;
-        match delivery {
-            Delivery::Whole => {
-                let start = self.buf.len();
-                let need = start + piece.data.len();
-                if need > self.buf.capacity() {
-                    // Sized to what has arrived, never to a declared length (most
-                    // messages fit in one piece and never grow); growth doubles, for
-                    // linear copying, but stops at what the frames declared so far,
-                    // so the buffer never exceeds `max_message_size`.
-                    let declared = usize::try_from(self.declared).unwrap_or(usize::MAX);
-                    let target = (self.buf.capacity() * 2).clamp(need, declared.max(need));
-                    self.buf.reserve_exact(target - start);
-                }
-                piece.unmask_extend(&mut self.buf);
-                if text {
-                    check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
-                }
-                if !ends_message {
-                    return Ok(Assembled::Nothing);
-                }
-                self.kind = None;
-                // Hand the buffer over whole; an idle connection keeps no allocation.
-                let payload = Bytes::from(core::mem::take(&mut self.buf));
-                Ok(Assembled::Message(match kind {
-                    MessageKind::Text => Message::Text(Text::from_validated(payload)),
-                    MessageKind::Binary => Message::Binary(payload),
-                }))
-            }
-            Delivery::Streamed => {
-                // A code point carried from the previous piece goes first.
-                let carried = self.utf8.carried();
-                let mut out = BytesMut::with_capacity(carried.len() + piece.data.len());
-                out.extend_from_slice(carried);
-                let start = out.len();
-                piece.unmask_into(&mut out);
-                if text {
-                    check_utf8(&mut self.utf8, &out[start..], ends_message)?;
-                    let held = self.utf8.carried().len();
-                    out.truncate(out.len() - held);
-                }
-                if ends_message {
-                    self.kind = None;
-                } else if out.is_empty() {
-                    return Ok(Assembled::Nothing);
-                }
-                let first = !self.delivered_first;
-                self.delivered_first = true;
-                Ok(Assembled::Fragment(Fragment {
-                    kind,
-                    data: out.freeze(),
-                    first,
-                    last: ends_message,
-                }))
-            }
+    pub(crate) fn check_text(&mut self, bytes: &[u8], end: bool) -> Result<(), ProtocolError> {
+        check_utf8(&mut self.utf8, bytes, end)
+    }
+
+    /// The message of a [`Route::View`] frame, whose payload (checked as it came)
+    /// is `payload`.
+    pub(crate) fn finish_view(&mut self, payload: Bytes) -> Message {
+        let kind = self.kind.take();
+        match kind {
+            Some(MessageKind::Text) => Message::Text(Text::from_validated(payload)),
+            _ => Message::Binary(payload),
         }
+    }
+
+    /// Takes the next unmasked bytes of a [`Route::Reassemble`] frame; `last` says
+    /// they end the frame. Returns the message once its last frame ends.
+    pub(crate) fn reassemble(
+        &mut self,
+        bytes: &[u8],
+        last: bool,
+        config: &Config,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let ends_message = last && self.fin;
+        let start = self.buf.len();
+        let need = start + bytes.len();
+        if need > self.buf.capacity() {
+            // Sized to what has arrived, never to a declared length; growth doubles,
+            // for linear copying, but stops at the message limit, so the buffer never
+            // exceeds it.
+            let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+            let target = (self.buf.capacity() * 2).clamp(need, limit.max(need));
+            self.buf.reserve_exact(target - start);
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.is_text() {
+            check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
+        }
+        if !ends_message {
+            return Ok(None);
+        }
+        // Hand the buffer over whole; an idle connection keeps no allocation.
+        let payload = Bytes::from(core::mem::take(&mut self.buf));
+        Ok(Some(self.finish_view(payload)))
+    }
+
+    /// Takes the next piece of a [`Route::Stream`] frame (unmasked, a view of the
+    /// input); `last` says it ends the frame. Text pieces are each valid UTF-8: a
+    /// code point cut at the end is held back and starts the next piece.
+    pub(crate) fn stream(
+        &mut self,
+        piece: Bytes,
+        last: bool,
+    ) -> Result<Option<Fragment>, ProtocolError> {
+        let Some(kind) = self.kind else {
+            return Ok(None);
+        };
+        let ends_message = last && self.fin;
+        let data = if kind == MessageKind::Text {
+            let carried = self.utf8.carried();
+            if carried.is_empty() {
+                check_utf8(&mut self.utf8, &piece, ends_message)?;
+                let held = self.utf8.carried().len();
+                piece.slice(..piece.len() - held)
+            } else {
+                // A code point cut by the previous piece: this one starts with it, so
+                // it is a copy of its own.
+                let mut out = Vec::with_capacity(carried.len() + piece.len());
+                out.extend_from_slice(carried);
+                out.extend_from_slice(&piece);
+                check_utf8(&mut self.utf8, &piece, ends_message)?;
+                // What is held back now may span this piece and the carried bytes.
+                let held = self.utf8.carried().len();
+                out.truncate(out.len() - held);
+                Bytes::from(out)
+            }
+        } else {
+            piece
+        };
+        if ends_message {
+            self.kind = None;
+        } else if data.is_empty() {
+            return Ok(None);
+        }
+        let first = !self.delivered_first;
+        self.delivered_first = true;
+        Ok(Some(Fragment {
+            kind,
+            data,
+            first,
+            last: ends_message,
+        }))
     }
 
     /// Drops a partial message (when the connection ends).
@@ -406,6 +451,7 @@ impl Assembler {
 }
 
 /// Feeds `bytes` to the validator; at the end of a message nothing may be carried.
+#[inline]
 fn check_utf8(utf8: &mut Utf8Validator, bytes: &[u8], end: bool) -> Result<(), ProtocolError> {
     let carried = utf8.feed(bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
     if end && carried > 0 {

@@ -1,7 +1,14 @@
-//! The receive side: frames read from any chunking of the input (§5.2), checked
-//! against the role and the extensions (§5.1, §5.2), control frames collected
-//! (§5.5) and data frames reassembled into messages (§5.4, §8.1). It reports what
-//! arrived; what each arrival makes the connection do is the connection's.
+//! The receive side: the connection's input buffer, frames parsed in it (§5.2),
+//! checked against the role and the extensions (§5.1, §5.2), unmasked in place
+//! (§5.3), control frames collected (§5.5) and data frames turned into messages
+//! (§5.4, §8.1). A message that came in one frame is handed out as a view of the
+//! input buffer: the transport's read into that buffer is its only copy. What each
+//! arrival makes the connection do is the connection's.
+//!
+//! The buffer holds the input not taken out yet, then room for the next read. It is
+//! released whenever nothing is kept, so an idle connection holds no heap; and it
+//! never grows past a small multiple of the bytes the peer actually sent (never to a
+//! length a frame header merely declares).
 
 use alloc::string::String;
 
@@ -11,8 +18,9 @@ use crate::Role;
 use crate::close::{CloseCode, parse_close_payload};
 use crate::config::Config;
 use crate::error::ProtocolError;
-use crate::frame::{Chunk, FrameHeader, FrameReader, MAX_CONTROL_PAYLOAD, OpCode, PayloadChunk};
-use crate::message::{Assembled, Assembler, Fragment, Message};
+use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
+use crate::mask::apply_mask;
+use crate::message::{Assembler, Fragment, Message, Route};
 
 /// What arrived.
 #[derive(Debug)]
@@ -25,106 +33,317 @@ pub(crate) enum Item {
     Close(CloseCode, String),
 }
 
-/// The control frame being read: opcode and payload so far (at most 125 bytes, so it
-/// lives inline).
+/// The room [`Receiver::read_buf`] offers when no frame needs more: as much as one
+/// read from a socket usually brings.
+pub(crate) const READ_SIZE: usize = 64 << 10;
+
+/// A frame kept whole in the buffer may make it grow to this many times the bytes
+/// of the frame already received (plus one read): enough that a large message is
+/// copied at most a fraction of its size on the way, while a header declaring a huge
+/// length costs nothing until the bytes come.
+const GROWTH: usize = 8;
+
+/// How the frame being read is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Take {
+    /// A control frame: collected whole (at most 125 bytes), then copied out.
+    Control(OpCode),
+    Data(Route),
+}
+
+/// The frame whose payload is being read.
 #[derive(Clone, Copy, Debug)]
-struct ControlBuf {
-    opcode: OpCode,
-    len: u8,
-    data: [u8; MAX_CONTROL_PAYLOAD],
+struct InFrame {
+    take: Take,
+    mask: Option<[u8; 4]>,
+    /// Index in the buffer where the payload starts (frames kept whole).
+    start: usize,
+    /// Payload bytes already processed (unmasked, checked): the mask's phase.
+    done: usize,
+    /// Payload bytes still to come.
+    remaining: usize,
+}
+
+impl InFrame {
+    /// Whether its payload stays in the buffer until the frame is complete.
+    fn kept_whole(&self) -> bool {
+        matches!(self.take, Take::Control(_) | Take::Data(Route::View))
+    }
 }
 
 /// Frames in, arrivals out.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Receiver {
-    reader: FrameReader,
-    /// The control frame being read, if the current frame is one.
-    control: Option<ControlBuf>,
+    /// `[0, filled)`: input not taken out yet; `[filled, len)`: initialized room for
+    /// the next read.
+    buf: BytesMut,
+    filled: usize,
+    /// Where parsing resumes: the next header, or the next payload byte of `frame`.
+    pos: usize,
+    frame: Option<InFrame>,
+    /// Parsing stopped because the input ran out (rather than being paused with
+    /// input left).
+    starved: bool,
     assembler: Assembler,
-    /// Received bytes not parsed yet: parsing pauses while events wait to be polled.
-    pending: BytesMut,
     /// A data frame arrived whole since [`take_data_frame`](Self::take_data_frame).
     data_frame: bool,
 }
 
+impl Default for Receiver {
+    fn default() -> Self {
+        Receiver {
+            buf: BytesMut::new(),
+            filled: 0,
+            pos: 0,
+            frame: None,
+            starved: true,
+            assembler: Assembler::default(),
+            data_frame: false,
+        }
+    }
+}
+
 impl Receiver {
-    /// The next arrival from the front of `input`, advancing it past what was used;
-    /// `Ok(None)` once `input` is used up. After an error nothing more may be read.
+    // ---- input ------------------------------------------------------------------
+
+    /// Whether input waits that parsing paused before (its events not polled yet).
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.starved && self.pos < self.filled
+    }
+
+    /// Room to read into, at least `READ_SIZE` bytes unless a frame being kept
+    /// whole needs less; empty while input waits to be parsed.
+    pub(crate) fn read_buf(&mut self) -> &mut [u8] {
+        if self.has_pending() {
+            return &mut [];
+        }
+        let want = match self.frame {
+            Some(frame) if frame.kept_whole() => frame.remaining.clamp(1, self.growth_room()),
+            _ => READ_SIZE,
+        };
+        if self.buf.capacity() - self.filled < want.min(READ_SIZE) {
+            self.make_room(want);
+        }
+        // Initialize the room a read at a time, in cache right before the read.
+        let init = (self.filled + READ_SIZE).min(self.buf.capacity());
+        if self.buf.len() < init {
+            self.buf.resize(init, 0);
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// `n` bytes were read into [`read_buf`](Self::read_buf).
+    pub(crate) fn filled(&mut self, n: usize) {
+        debug_assert!(
+            self.filled + n <= self.buf.len(),
+            "more than the room offered"
+        );
+        self.filled = (self.filled + n).min(self.buf.len());
+        self.starved &= n == 0;
+    }
+
+    /// Takes the `n` bytes just read into the room back out, as a copy (for the
+    /// opening handshake, which keeps the head apart).
+    pub(crate) fn take_read(&mut self, n: usize) -> alloc::vec::Vec<u8> {
+        let end = (self.filled + n).min(self.buf.len());
+        let data = self.buf[self.filled..end].to_vec();
+        if self.filled == 0 {
+            self.buf = BytesMut::new();
+        }
+        data
+    }
+
+    /// Appends `data` (one copy).
+    pub(crate) fn append(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        if self.buf.len() - self.filled >= data.len() {
+            self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
+            self.filled += data.len();
+        } else {
+            // Written at once, so the new room needs no zeroing first.
+            self.buf.truncate(self.filled);
+            self.buf.extend_from_slice(data);
+            self.filled = self.buf.len();
+        }
+        self.starved = false;
+    }
+
+    /// How much room a frame kept whole may have the buffer grow by.
+    fn growth_room(&self) -> usize {
+        let kept = self.filled - self.keep_from();
+        (kept + READ_SIZE) * GROWTH
+    }
+
+    /// Where the bytes still needed start: the frame kept whole, or the next byte
+    /// to parse.
+    fn keep_from(&self) -> usize {
+        match self.frame {
+            Some(frame) if frame.kept_whole() => frame.start,
+            _ => self.pos,
+        }
+    }
+
+    /// Makes at least `room` (and at least `READ_SIZE`) bytes of initialized room
+    /// after the input, in a new buffer that holds only the bytes still needed (the
+    /// old one may still be held by messages handed out as views of it). Fresh
+    /// memory comes zeroed from the allocator, without a pass of its own where the
+    /// allocator can (large buffers).
+    fn make_room(&mut self, room: usize) {
+        let from = self.keep_from();
+        let kept = self.filled - from;
+        let mut fresh = BytesMut::with_capacity(kept + room.max(READ_SIZE));
+        fresh.extend_from_slice(&self.buf[from..self.filled]);
+        self.buf = fresh;
+        self.shift(from);
+    }
+
+    /// The buffer lost its first `n` bytes: moves every index back.
+    fn shift(&mut self, n: usize) {
+        self.filled -= n;
+        self.pos -= n;
+        if let Some(frame) = &mut self.frame {
+            frame.start = frame.start.saturating_sub(n);
+        }
+    }
+
+    /// Drops the bytes no longer needed, and the whole buffer once nothing is kept.
+    fn compact(&mut self) {
+        let from = self.keep_from();
+        if from == self.filled && self.frame.is_none_or(|f| !f.kept_whole()) {
+            // Nothing kept: an idle connection holds no heap.
+            self.buf = BytesMut::new();
+            self.filled = 0;
+            self.pos = 0;
+        } else if from > 0 {
+            self.buf.advance(from);
+            self.shift(from);
+        }
+    }
+
+    /// Takes `[at, at + len)` out of the buffer as a view, with everything before it.
+    fn take(&mut self, at: usize, len: usize) -> Bytes {
+        let mut head = self.buf.split_to(at + len);
+        head.advance(at);
+        self.shift(at + len);
+        head.freeze()
+    }
+
+    // ---- parsing ----------------------------------------------------------------
+
+    /// The next arrival from the buffered input; `Ok(None)` once it is used up.
+    /// After an error nothing more may be read.
     #[inline]
     pub(crate) fn next(
         &mut self,
-        input: &mut &[u8],
         role: Role,
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
         loop {
-            match self.reader.read(input)? {
-                None => return Ok(None),
-                Some(Chunk::Header(header)) => self.on_header(&header, role, config)?,
-                Some(Chunk::Payload(piece)) => {
-                    if let Some(item) = self.on_payload(&piece, config)? {
-                        return Ok(Some(item));
-                    }
+            let Some(frame) = self.frame else {
+                if !self.header(role, config)? {
+                    self.starved = true;
+                    self.compact();
+                    return Ok(None);
                 }
+                continue;
+            };
+            let avail = frame.remaining.min(self.filled - self.pos);
+            if avail == 0 && frame.remaining > 0 {
+                self.starved = true;
+                self.compact();
+                return Ok(None);
+            }
+            if let Some(item) = self.payload(frame, avail, config)? {
+                return Ok(Some(item));
             }
         }
     }
 
-    fn on_header(
-        &mut self,
-        header: &FrameHeader,
-        role: Role,
-        config: &Config,
-    ) -> Result<(), ProtocolError> {
-        // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
-        // meanings for non-zero values".
-        if header.rsv != 0 {
-            return Err(ProtocolError::ReservedBits(header.rsv));
-        }
-        // §5.1: a server MUST close on an unmasked frame, a client on a masked one.
-        match (role, header.mask.is_some()) {
-            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
-            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
-        }
-        if header.opcode.is_control() {
-            self.control = Some(ControlBuf {
-                opcode: header.opcode,
-                len: 0,
-                data: [0; MAX_CONTROL_PAYLOAD],
-            });
-            Ok(())
-        } else {
-            self.assembler.begin_frame(header, config)
-        }
+    /// Reads a header at `pos`, if the buffer holds all of it.
+    #[inline]
+    fn header(&mut self, role: Role, config: &Config) -> Result<bool, ProtocolError> {
+        let header = match decode_header(&self.buf[self.pos..self.filled])? {
+            Decode::Complete(header, used) => {
+                self.pos += used;
+                header
+            }
+            Decode::Incomplete(_) => return Ok(false),
+        };
+        let take = check_header(&header, role, config, &mut self.assembler)?;
+        // The header check bounds the length by the message limit, which one buffer
+        // can hold (`Config::validate`).
+        let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        self.frame = Some(InFrame {
+            take,
+            mask: header.mask,
+            start: self.pos,
+            done: 0,
+            remaining: len,
+        });
+        Ok(true)
     }
 
+    /// Processes the next `avail` payload bytes of `frame` (at `pos`).
     #[inline]
-    fn on_payload(
+    fn payload(
         &mut self,
-        piece: &PayloadChunk<'_>,
+        mut frame: InFrame,
+        avail: usize,
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
-        if let Some(control) = &mut self.control {
-            // The header check bounds control payloads to 125 bytes.
-            let at = usize::from(control.len);
-            let end = at + piece.data.len();
-            piece.unmask_to(&mut control.data[at..end]);
-            control.len = end as u8;
-            return match (piece.last, self.control.take()) {
-                (true, Some(control)) => control_item(&control).map(Some),
-                (_, control) => {
-                    self.control = control;
-                    Ok(None)
-                }
-            };
+        let at = self.pos;
+        if let Some(key) = frame.mask {
+            apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
         }
-        self.data_frame |= piece.last;
-        Ok(match self.assembler.push(piece, config.delivery)? {
-            Assembled::Nothing => None,
-            Assembled::Message(message) => Some(Item::Message(message)),
-            Assembled::Fragment(fragment) => Some(Item::Fragment(fragment)),
-        })
+        frame.done += avail;
+        frame.remaining -= avail;
+        self.pos += avail;
+        let last = frame.remaining == 0;
+        self.frame = (!last).then_some(frame);
+        let item = match frame.take {
+            Take::Control(opcode) => {
+                if !last {
+                    return Ok(None);
+                }
+                let item = control_item(opcode, &self.buf[frame.start..self.pos])?;
+                Some(item)
+            }
+            Take::Data(route) => {
+                self.data_frame |= last;
+                match route {
+                    Route::View => {
+                        if self.assembler.is_text() {
+                            self.assembler.check_text(&self.buf[at..self.pos], last)?;
+                        }
+                        if !last {
+                            return Ok(None);
+                        }
+                        let len = self.pos - frame.start;
+                        let payload = if len == 0 {
+                            Bytes::new()
+                        } else {
+                            self.take(frame.start, len)
+                        };
+                        Some(Item::Message(self.assembler.finish_view(payload)))
+                    }
+                    Route::Reassemble => self
+                        .assembler
+                        .reassemble(&self.buf[at..self.pos], last, config)?
+                        .map(Item::Message),
+                    Route::Stream => {
+                        let piece = if avail == 0 {
+                            Bytes::new()
+                        } else {
+                            self.take(at, avail)
+                        };
+                        self.assembler.stream(piece, last)?.map(Item::Fragment)
+                    }
+                }
+            }
+        };
+        Ok(item)
     }
 
     /// Whether a data frame arrived whole since the last call.
@@ -132,40 +351,47 @@ impl Receiver {
         core::mem::take(&mut self.data_frame)
     }
 
-    /// Drops what was being received (the connection ended).
+    /// Drops what was being received and all buffered input (the connection ended).
     pub(crate) fn discard(&mut self) {
         self.assembler.discard();
-        self.control = None;
-        self.pending = BytesMut::new();
-    }
-
-    // ---- input kept while events wait -------------------------------------------
-
-    pub(crate) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// Keeps `data` for after the events before it have been polled.
-    pub(crate) fn keep(&mut self, data: &[u8]) {
-        self.pending.extend_from_slice(data);
-    }
-
-    /// The kept input, to parse; give back what is left with
-    /// [`keep_rest`](Self::keep_rest).
-    pub(crate) fn take_pending(&mut self) -> BytesMut {
-        core::mem::take(&mut self.pending)
-    }
-
-    /// Keeps the kept input from `used` on.
-    pub(crate) fn keep_rest(&mut self, mut input: BytesMut, used: usize) {
-        input.advance(used);
-        self.pending = input;
+        self.frame = None;
+        self.buf = BytesMut::new();
+        self.filled = 0;
+        self.pos = 0;
+        self.starved = true;
     }
 }
 
-fn control_item(control: &ControlBuf) -> Result<Item, ProtocolError> {
-    let payload = &control.data[..usize::from(control.len)];
-    Ok(match control.opcode {
+/// The checks a header gets before its payload is read (§5.1, §5.2, §5.4, the
+/// limits), and how its payload is taken.
+#[inline]
+fn check_header(
+    header: &FrameHeader,
+    role: Role,
+    config: &Config,
+    assembler: &mut Assembler,
+) -> Result<Take, ProtocolError> {
+    // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
+    // meanings for non-zero values".
+    if header.rsv != 0 {
+        return Err(ProtocolError::ReservedBits(header.rsv));
+    }
+    // §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+    match (role, header.mask.is_some()) {
+        (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+        (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+        _ => {}
+    }
+    if header.opcode.is_control() {
+        // `decode_header` bounds control payloads to 125 bytes.
+        Ok(Take::Control(header.opcode))
+    } else {
+        assembler.begin_frame(header, config).map(Take::Data)
+    }
+}
+
+fn control_item(opcode: OpCode, payload: &[u8]) -> Result<Item, ProtocolError> {
+    Ok(match opcode {
         OpCode::Ping => Item::Ping(Bytes::copy_from_slice(payload)),
         OpCode::Pong => Item::Pong(Bytes::copy_from_slice(payload)),
         _ => {
@@ -174,3 +400,6 @@ fn control_item(control: &ControlBuf) -> Result<Item, ProtocolError> {
         }
     })
 }
+
+// The longest header fits in one read's room many times over.
+const _: () = assert!(MAX_HEADER_LEN < READ_SIZE);

@@ -20,13 +20,25 @@ const T: Timestamp = Timestamp::ZERO;
 /// Exchanges a fragmented message, a ping and a large message with `conn` (a server
 /// receiving masked frames), echoing every message, and writes all output.
 fn busy_round(conn: &mut Connection) {
+    busy_round_fed(conn, false);
+}
+
+/// The same, the input read straight into the connection's own buffer when
+/// `read_buf`.
+fn busy_round_fed(conn: &mut Connection, read_buf: bool) {
     let mut input = c2s(OpCode::Text, false, b"frag");
     input.extend(c2s(OpCode::Ping, true, b"p"));
     input.extend(c2s(OpCode::Continuation, true, b"mented"));
     input.extend(c2s(OpCode::Binary, true, &vec![7u8; 100_000]));
     // Fed in awkward pieces, so partial headers and payloads are kept between calls.
     for piece in input.chunks(777) {
-        feed(conn, T, piece);
+        if read_buf {
+            let room = conn.read_buf();
+            room[..piece.len()].copy_from_slice(piece);
+            conn.handle_read(T, piece.len());
+        } else {
+            feed(conn, T, piece);
+        }
         while let Some(event) = conn.poll_event() {
             if let Event::Message(m) = event {
                 conn.send(m).unwrap();
@@ -54,12 +66,12 @@ fn an_idle_connection_holds_no_heap_buffers() {
     let mut server =
         Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T).unwrap();
     assert_eq!(live() - before, 0, "a new OPEN server allocates nothing");
-    for _ in 0..3 {
-        busy_round(&mut server);
+    for read_buf in [false, true, false, true] {
+        busy_round_fed(&mut server, read_buf);
         assert_eq!(
             live() - before,
             0,
-            "an idle server after traffic holds heap"
+            "an idle server after traffic (read_buf: {read_buf}) holds heap"
         );
     }
     drop(server);

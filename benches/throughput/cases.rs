@@ -148,7 +148,9 @@ pub const CASES: [Case; 11] = [
     Case {
         name: "broadcast-1k",
         row: "one 1 KiB text to 10,000 server connections",
-        dir: Dir::Broadcast { connections: 10_000 },
+        dir: Dir::Broadcast {
+            connections: 10_000,
+        },
         content: Content::Ascii,
         size: 1024,
         count: 10_000,

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::cases::{Case, Digest, Dir};
-use crate::socket::{READ_SIZE, Socket};
+use crate::socket::Socket;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lib {
@@ -63,16 +63,24 @@ pub fn run(
     match (case.dir, lib) {
         (Dir::Receive, Lib::Wsmachine) => ours::receive(case, &input.frames, check),
         (Dir::Receive, Lib::Tungstenite) => tung::receive(case, &input.frames, check),
-        (Dir::Receive, Lib::Fastwebsockets) => rt.block_on(fast::receive(case, &input.frames, check)),
-        (Dir::Receive, Lib::TokioWebsockets) => rt.block_on(tws::receive(case, &input.frames, check)),
+        (Dir::Receive, Lib::Fastwebsockets) => {
+            rt.block_on(fast::receive(case, &input.frames, check))
+        }
+        (Dir::Receive, Lib::TokioWebsockets) => {
+            rt.block_on(tws::receive(case, &input.frames, check))
+        }
         (Dir::Send { client }, lib) => {
             let mut socket = Socket::writing(check);
             let started = Instant::now();
             match lib {
                 Lib::Wsmachine => ours::send(case, client, &input.payload, &mut socket),
                 Lib::Tungstenite => tung::send(case, client, &input.payload, &mut socket),
-                Lib::Fastwebsockets => rt.block_on(fast::send(case, client, &input.payload, &mut socket)),
-                Lib::TokioWebsockets => rt.block_on(tws::send(case, client, &input.payload, &mut socket)),
+                Lib::Fastwebsockets => {
+                    rt.block_on(fast::send(case, client, &input.payload, &mut socket))
+                }
+                Lib::TokioWebsockets => {
+                    rt.block_on(tws::send(case, client, &input.payload, &mut socket))
+                }
             }
             let elapsed = started.elapsed();
             (sent_digest(case, client, &socket, check), elapsed)
@@ -82,8 +90,12 @@ pub fn run(
             let elapsed = match lib {
                 Lib::Wsmachine => ours::broadcast(connections, &input.payload, &mut socket),
                 Lib::Tungstenite => tung::broadcast(connections, &input.payload, &mut socket),
-                Lib::Fastwebsockets => rt.block_on(fast::broadcast(connections, &input.payload, &mut socket)),
-                Lib::TokioWebsockets => rt.block_on(tws::broadcast(connections, &input.payload, &mut socket)),
+                Lib::Fastwebsockets => {
+                    rt.block_on(fast::broadcast(connections, &input.payload, &mut socket))
+                }
+                Lib::TokioWebsockets => {
+                    rt.block_on(tws::broadcast(connections, &input.payload, &mut socket))
+                }
             };
             (sent_digest(case, false, &socket, check), elapsed)
         }
@@ -101,7 +113,12 @@ fn sent_digest(case: &Case, client: bool, socket: &Socket<'_>, check: bool) -> D
     let mut decoder = wsmachine::frame::FrameDecoder::new(u64::MAX);
     let mut input = &kept[..];
     while let Some(frame) = decoder.decode(&mut input).expect("valid frames") {
-        assert_eq!(frame.header.mask.is_some(), client, "masking of {}", case.name);
+        assert_eq!(
+            frame.header.mask.is_some(),
+            client,
+            "masking of {}",
+            case.name
+        );
         assert!(frame.header.fin, "one frame per message");
         d.add(&frame.payload, check);
     }
@@ -129,15 +146,14 @@ mod ours {
 
     pub fn receive(case: &Case, frames: &[u8], check: bool) -> (Digest, Duration) {
         let started = Instant::now();
-        let mut conn = Connection::upgraded_server(config(case), Negotiated::none(), &[], T).unwrap();
+        let mut conn =
+            Connection::upgraded_server(config(case), Negotiated::none(), &[], T).unwrap();
         let mut socket = Socket::reading(frames);
-        let mut buf = vec![0u8; READ_SIZE];
         let mut d = Digest::new();
         while !socket.exhausted() {
-            let n = socket.recv(&mut buf);
-            // Every event is polled before the next read: all of it is taken.
-            let taken = conn.handle_data(T, &buf[..n]);
-            debug_assert_eq!(taken, n);
+            // Straight into the connection's own buffer: the read is the only copy.
+            let n = socket.recv(conn.read_buf());
+            conn.handle_read(T, n);
             while let Some(event) = conn.poll_event() {
                 if let Event::Message(m) = event {
                     d.add(m.as_bytes(), check);
@@ -161,8 +177,10 @@ mod ours {
         while conn.buffered_amount() > 0 {
             let mut slices = [&[][..]; 64];
             let n = conn.transmit_vectored(&mut slices);
-            let io: Vec<std::io::IoSlice<'_>> =
-                slices[..n].iter().map(|s| std::io::IoSlice::new(s)).collect();
+            let io: Vec<std::io::IoSlice<'_>> = slices[..n]
+                .iter()
+                .map(|s| std::io::IoSlice::new(s))
+                .collect();
             let written = std::io::Write::write_vectored(socket, &io).unwrap();
             conn.advance_transmit(written);
         }
@@ -187,7 +205,9 @@ mod ours {
 
     pub fn broadcast(connections: usize, payload: &Bytes, socket: &mut Socket<'_>) -> Duration {
         let mut conns: Vec<Connection> = (0..connections)
-            .map(|_| Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T).unwrap())
+            .map(|_| {
+                Connection::upgraded_server(Config::default(), Negotiated::none(), &[], T).unwrap()
+            })
             .collect();
         let text = Message::Text(Text::try_from(payload.clone()).unwrap());
         let started = Instant::now();
@@ -214,7 +234,8 @@ mod tung {
 
     pub fn receive(case: &Case, frames: &[u8], check: bool) -> (Digest, Duration) {
         let started = Instant::now();
-        let mut ws = WebSocket::from_raw_socket(Socket::reading(frames), Role::Server, Some(config(case)));
+        let mut ws =
+            WebSocket::from_raw_socket(Socket::reading(frames), Role::Server, Some(config(case)));
         let mut d = Digest::new();
         for _ in 0..case.count {
             match ws.read().expect("tungstenite read") {
@@ -273,7 +294,7 @@ fn keep_all<'s>(socket: &mut Socket<'_>, each: impl Iterator<Item = &'s Socket<'
 /// fastwebsockets: `WebSocket` with a `FragmentCollector` for whole messages.
 mod fast {
     use super::*;
-    use fastwebsockets::{Frame, FragmentCollector, OpCode, Payload, Role, WebSocket};
+    use fastwebsockets::{FragmentCollector, Frame, OpCode, Payload, Role, WebSocket};
 
     pub async fn receive(case: &Case, frames: &[u8], check: bool) -> (Digest, Duration) {
         let started = Instant::now();
@@ -289,7 +310,11 @@ mod fast {
     }
 
     fn opcode(case: &Case) -> OpCode {
-        if case.text() { OpCode::Text } else { OpCode::Binary }
+        if case.text() {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        }
     }
 
     pub async fn send(case: &Case, client: bool, payload: &Bytes, socket: &mut Socket<'_>) {
@@ -304,7 +329,11 @@ mod fast {
         }
     }
 
-    pub async fn broadcast(connections: usize, payload: &Bytes, socket: &mut Socket<'_>) -> Duration {
+    pub async fn broadcast(
+        connections: usize,
+        payload: &Bytes,
+        socket: &mut Socket<'_>,
+    ) -> Duration {
         let keep = socket.kept.is_some();
         let mut conns: Vec<WebSocket<Socket<'static>>> = (0..connections)
             .map(|_| WebSocket::after_handshake(Socket::writing(keep), Role::Server))
@@ -330,10 +359,16 @@ mod tws {
     pub async fn receive(case: &Case, frames: &[u8], check: bool) -> (Digest, Duration) {
         let started = Instant::now();
         let limits = Limits::default().max_payload_len(Some(max_message(case)));
-        let mut ws = ServerBuilder::new().limits(limits).serve(Socket::reading(frames));
+        let mut ws = ServerBuilder::new()
+            .limits(limits)
+            .serve(Socket::reading(frames));
         let mut d = Digest::new();
         for _ in 0..case.count {
-            let message = ws.next().await.expect("a message").expect("tokio-websockets read");
+            let message = ws
+                .next()
+                .await
+                .expect("a message")
+                .expect("tokio-websockets read");
             d.add(message.as_payload(), check);
         }
         (d, started.elapsed())
@@ -360,7 +395,11 @@ mod tws {
         ws.flush().await.unwrap();
     }
 
-    pub async fn broadcast(connections: usize, payload: &Bytes, socket: &mut Socket<'_>) -> Duration {
+    pub async fn broadcast(
+        connections: usize,
+        payload: &Bytes,
+        socket: &mut Socket<'_>,
+    ) -> Duration {
         let keep = socket.kept.is_some();
         let mut conns: Vec<WebSocketStream<Socket<'static>>> = (0..connections)
             .map(|_| ServerBuilder::new().serve(Socket::writing(keep)))

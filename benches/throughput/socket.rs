@@ -101,7 +101,10 @@ impl tokio::io::AsyncRead for Socket<'_> {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        let n = buf.remaining().min(READ_SIZE).min(this.input.len() - this.at);
+        let n = buf
+            .remaining()
+            .min(READ_SIZE)
+            .min(this.input.len() - this.at);
         buf.put_slice(&this.input[this.at..this.at + n]);
         this.at += n;
         Poll::Ready(Ok(()))

@@ -14,6 +14,9 @@ use wsmachine::{
 pub enum Op {
     /// Raw bytes from the peer.
     Bytes(Vec<u8>),
+    /// Raw bytes from the peer, read into the connection's own buffer (as much as
+    /// it offers room for).
+    Read(Vec<u8>),
     /// A frame from the peer; `fix` repairs masking and control-frame rules so that
     /// most frames go past the header checks and reach deeper states.
     Frame {
@@ -118,6 +121,13 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
         let result: Option<Result<(), SendError>> = match op {
             Op::Bytes(b) => {
                 take(&mut conn, now, &b);
+                None
+            }
+            Op::Read(b) => {
+                let room = conn.read_buf();
+                let n = room.len().min(b.len());
+                room[..n].copy_from_slice(&b[..n]);
+                conn.handle_read(now, n);
                 None
             }
             Op::Frame { frame, fix } => {

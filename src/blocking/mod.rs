@@ -36,7 +36,6 @@
 //! has ended the transport is closed at once: the half-close and the bounded wait for
 //! the peer's end of stream (§7.1.1) both need the socket.
 
-use std::boxed::Box;
 use std::io::{self, IoSlice, Read, Write};
 #[cfg(feature = "getrandom")]
 use std::net::ToSocketAddrs;
@@ -56,9 +55,11 @@ mod reconnecting;
 #[cfg(feature = "getrandom")]
 pub use reconnecting::{ClientEvent, ReconnectingClient};
 
-/// The default size of the read buffer each blocking connection owns, and so of the
-/// largest piece [`Delivery::Streamed`](crate::Delivery::Streamed) delivers.
-pub const DEFAULT_READ_BUFFER: usize = 16 << 10;
+/// The default largest read from the stream, and so the largest piece
+/// [`Delivery::Streamed`](crate::Delivery::Streamed) delivers. Reads go straight into
+/// the connection's own buffer ([`Connection::read_buf`]): a received message costs
+/// no copy but the read's.
+pub const DEFAULT_READ_BUFFER: usize = 64 << 10;
 
 /// Errors from the blocking API.
 #[derive(Debug)]
@@ -173,7 +174,7 @@ impl Builder {
         self
     }
 
-    /// How many bytes one read from the stream may bring (default
+    /// How many bytes one read from the stream may bring at most (default
     /// [`DEFAULT_READ_BUFFER`], at least 1): also the largest piece of a message in
     /// [`Delivery::Streamed`](crate::Delivery::Streamed) mode.
     pub fn read_buffer_size(mut self, size: usize) -> Builder {
@@ -224,7 +225,7 @@ impl Builder {
             socket: self.socket,
             conn,
             clock,
-            buf: vec_box(self.read_buffer),
+            read_size: self.read_buffer,
             finished: false,
             write_failed: false,
             read_timeout: None,
@@ -240,7 +241,8 @@ pub struct WebSocket<S> {
     socket: Option<TcpStream>,
     conn: Connection,
     clock: Clock,
-    buf: Box<[u8]>,
+    /// The largest read.
+    read_size: usize,
     /// The transport was closed (or given up on).
     finished: bool,
     /// A write failed: nothing more is written, but what the peer sent is still read.
@@ -598,13 +600,16 @@ impl<S: Read + Write> WebSocket<S> {
             }
             let deadline = earliest(timer, until);
             self.set_read_timeout(deadline.map(|d| d.saturating_duration_since(now)))?;
-            match self.stream.read(&mut self.buf) {
+            // Every event was polled before this read, so the buffer has room (a
+            // read into none would return 0, which is not the end of the stream).
+            let room = self.conn.read_buf();
+            debug_assert!(!room.is_empty());
+            let limit = room.len().min(self.read_size);
+            match self.stream.read(&mut room[..limit]) {
                 Ok(0) => self.conn.handle_eof(self.now()),
                 Ok(n) => {
                     let now = self.now();
-                    // Every event was polled before this read: all of it is taken.
-                    let taken = self.conn.handle_data(now, &self.buf[..n]);
-                    debug_assert_eq!(taken, n);
+                    self.conn.handle_read(now, n);
                 }
                 Err(e) if is_timeout(&e) => {
                     let now = self.now();
@@ -684,7 +689,9 @@ impl<S: Read + Write> WebSocket<S> {
                         self.conn.handle_timeout(now);
                         continue;
                     }
-                    match self.stream.read(&mut self.buf) {
+                    // Read and discard: nothing is taken after the close.
+                    let mut discard = [0u8; 4096];
+                    match self.stream.read(&mut discard) {
                         Ok(0) => self.conn.handle_eof(self.now()),
                         Ok(_) => {} // discarded: nothing is read after the close
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -720,10 +727,6 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
-}
-
-fn vec_box(n: usize) -> Box<[u8]> {
-    std::vec![0u8; n].into_boxed_slice()
 }
 
 #[cfg(test)]

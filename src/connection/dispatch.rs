@@ -98,44 +98,51 @@ impl Connection {
         }
     }
 
-    /// Parses frames from `data` until it is used up, the connection stops reading,
-    /// or [`EVENT_BATCH`] events wait to be polled; keeps what is left for
-    /// [`poll_event`](Self::poll_event) to resume with. Returns how much it took.
+    /// Takes `data` into the input buffer and parses it: until it is used up, the
+    /// connection stops reading, or [`EVENT_BATCH`] events wait to be polled (the
+    /// rest waits for [`poll_event`](Self::poll_event) to resume). Returns how much it
+    /// took: nothing while earlier input still waits.
     pub(super) fn read_frames(&mut self, data: &[u8]) -> usize {
         if !self.life.reads_frames() {
             return data.len();
         }
         if self.rx.has_pending() {
-            // Earlier input still waits for its events to be polled.
             return 0;
         }
         if !data.is_empty() && self.life.may_send() {
             self.deadlines.peer_alive(self.now, &self.config);
         }
-        let used = self.parse(data);
-        if used < data.len() && self.life.reads_frames() {
-            self.rx.keep(&data[used..]);
-        }
+        self.rx.append(data);
+        self.parse();
         data.len()
     }
 
-    /// Resumes parsing the kept input once the events before it have been polled.
+    /// `n` bytes were read into the input buffer ([`Connection::read_buf`]).
+    pub(super) fn read_into_buffer(&mut self, n: usize) {
+        if !self.life.reads_frames() {
+            return;
+        }
+        if n > 0 && self.life.may_send() {
+            self.deadlines.peer_alive(self.now, &self.config);
+        }
+        self.rx.filled(n);
+        self.parse();
+    }
+
+    /// Resumes parsing the kept input once the events before it have been polled;
+    /// the end of the stream that came after it takes its turn then.
     pub(super) fn resume_input(&mut self) {
-        let input = self.rx.take_pending();
-        let used = self.parse(&input);
-        if used < input.len() && self.life.reads_frames() {
-            self.rx.keep_rest(input, used);
-        } else if self.life.take_pending_eof() {
+        self.parse();
+        if (!self.life.reads_frames() || !self.rx.has_pending()) && self.life.take_pending_eof() {
             self.eof_in_order();
         }
     }
 
-    /// The frame loop; returns how many bytes of `data` it consumed.
+    /// The frame loop over the buffered input.
     #[inline]
-    pub(super) fn parse(&mut self, all: &[u8]) -> usize {
-        let mut data = all;
+    pub(super) fn parse(&mut self) {
         while self.life.reads_frames() && self.events.len() < EVENT_BATCH {
-            match self.rx.next(&mut data, self.role, &self.config) {
+            match self.rx.next(self.role, &self.config) {
                 Ok(None) => break,
                 Ok(Some(item)) => self.arrived(item),
                 Err(error) => self.in_order(Deferred::Failure(error)),
@@ -144,7 +151,6 @@ impl Connection {
         if self.rx.take_data_frame() && self.life.may_send() {
             self.deadlines.not_idle(self.now, &self.config);
         }
-        all.len() - data.len()
     }
 
     #[inline]

@@ -324,6 +324,55 @@ impl Connection {
         taken
     }
 
+    /// The connection's own input buffer, to read from the transport straight into:
+    /// then the read is the only copy a received message costs, as a message that
+    /// came in one frame is handed out as a view of this buffer. Read into it, then
+    /// say how many bytes with [`handle_read`](Self::handle_read).
+    ///
+    /// It offers at least 64 KiB (or what the frame being received still needs). It
+    /// is empty while input from an earlier read waits for its events to be polled:
+    /// drain [`poll_event`](Self::poll_event) first, as the driving contract says
+    /// (a read into an empty buffer returns 0, which is not the end of the stream).
+    /// The buffer is released whenever nothing is left in it, so an idle connection
+    /// holds no heap; while waiting for a read, it holds the room it offered. A
+    /// message's payload keeps its part of the buffer alive while it is held: copy
+    /// it out to keep a small message for long.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// # use wsmachine::{Config, Connection, Negotiated, Timestamp};
+    /// # let mut socket: &[u8] = &[0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e];
+    /// # let now = Timestamp::ZERO;
+    /// let mut conn = Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now)?;
+    /// let n = socket.read(conn.read_buf())?;
+    /// conn.handle_read(now, n);
+    /// let Some(wsmachine::Event::Message(m)) = conn.poll_event() else { panic!() };
+    /// assert_eq!(m.as_bytes(), b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        self.rx.read_buf()
+    }
+
+    /// `n` bytes were read into [`read_buf`](Self::read_buf): takes them like
+    /// [`handle_data`](Self::handle_data) takes its bytes, without copying them. A
+    /// read of 0 bytes is not the end of the stream here; report that with
+    /// [`handle_eof`](Self::handle_eof).
+    pub fn handle_read(&mut self, now: Timestamp, n: usize) {
+        self.observe(now);
+        match self.life.take_opening() {
+            Some(opening) => {
+                // The opening handshake keeps its own copy of the head.
+                let data = self.rx.take_read(n);
+                let step = opening.feed(&data, &self.config);
+                self.opening_step(step);
+            }
+            None => self.read_into_buffer(n),
+        }
+        self.track_output(true);
+    }
+
     /// The transport's read side reached end of stream. Before a clean close this
     /// ends the connection abnormally: [`Event::Closed`] with code 1006 (§7.1.5), and
     /// nothing is sent. After a clean close it lets [`transport`](Self::transport)

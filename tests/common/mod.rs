@@ -104,6 +104,42 @@ pub fn feed_polling(
     }
 }
 
+/// Feeds all of `data` through the connection's own buffer
+/// ([`Connection::read_buf`]), as a caller reading a socket straight into it does,
+/// polling events into `events` whenever the buffer offers no room.
+pub fn feed_read_buf(
+    conn: &mut Connection,
+    now: Timestamp,
+    mut data: &[u8],
+    events: &mut Vec<Event>,
+) {
+    while !data.is_empty() {
+        let room = conn.read_buf();
+        if room.is_empty() {
+            let before = events.len();
+            events.extend(drain_events(conn));
+            assert!(
+                events.len() > before,
+                "no room to read into and no event to poll"
+            );
+            continue;
+        }
+        let n = room.len().min(data.len());
+        room[..n].copy_from_slice(&data[..n]);
+        conn.handle_read(now, n);
+        data = &data[n..];
+    }
+}
+
+/// How a test's caller hands received bytes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feeding {
+    /// `handle_data` with a slice.
+    Slice,
+    /// A read into `read_buf`, then `handle_read`.
+    ReadBuf,
+}
+
 /// When a test's caller polls events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Polling {
@@ -115,20 +151,24 @@ pub enum Polling {
 
 /// Feeds `chunks` in order to a fresh connection from `make`, then drains it.
 pub fn feed_chunks(make: &dyn Fn() -> Connection, chunks: &[&[u8]]) -> Outcome {
-    feed_chunks_polling(make, chunks, Polling::AtTheEnd)
+    feed_chunks_polling(make, chunks, Polling::AtTheEnd, Feeding::Slice)
 }
 
 /// Feeds `chunks` in order to a fresh connection from `make`, polling as `polling`
-/// says, then drains it.
+/// says and handing the bytes over as `feeding` says, then drains it.
 pub fn feed_chunks_polling(
     make: &dyn Fn() -> Connection,
     chunks: &[&[u8]],
     polling: Polling,
+    feeding: Feeding,
 ) -> Outcome {
     let mut conn = make();
     let mut events = Vec::new();
     for chunk in chunks {
-        feed_polling(&mut conn, T0, chunk, &mut events);
+        match feeding {
+            Feeding::Slice => feed_polling(&mut conn, T0, chunk, &mut events),
+            Feeding::ReadBuf => feed_read_buf(&mut conn, T0, chunk, &mut events),
+        }
         if polling == Polling::EveryChunk {
             events.extend(drain_events(&mut conn));
         }
@@ -145,26 +185,27 @@ pub fn feed_chunks_polling(
 }
 
 /// Feeds `input` whole, then in two pieces at every split point, then one byte at a
-/// time, each way polling after every chunk and only at the end, and checks that
-/// every way gives the same outcome (events, output bytes, state, transport). Returns
-/// it.
+/// time; each way polling after every chunk and only at the end, and handing the
+/// bytes over as a slice and through the connection's own buffer; and checks that
+/// every way gives the same outcome (events, output bytes, state, transport).
+/// Returns it.
 pub fn feed_at_every_split(make: &dyn Fn() -> Connection, input: &[u8]) -> Outcome {
     let whole = feed_chunks(make, &[input]);
-    for polling in [Polling::AtTheEnd, Polling::EveryChunk] {
-        for split in 0..=input.len() {
-            let (a, b) = input.split_at(split);
-            let split_outcome = feed_chunks_polling(make, &[a, b], polling);
+    for feeding in [Feeding::Slice, Feeding::ReadBuf] {
+        for polling in [Polling::AtTheEnd, Polling::EveryChunk] {
+            let way = format!("polling {polling:?}, feeding {feeding:?}");
+            for split in 0..=input.len() {
+                let (a, b) = input.split_at(split);
+                let split_outcome = feed_chunks_polling(make, &[a, b], polling, feeding);
+                assert_eq!(split_outcome, whole, "split at {split}, {way}, differs");
+            }
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
             assert_eq!(
-                split_outcome, whole,
-                "split at {split}, polling {polling:?}, differs"
+                feed_chunks_polling(make, &bytes, polling, feeding),
+                whole,
+                "byte-by-byte feed, {way}, differs"
             );
         }
-        let bytes: Vec<&[u8]> = input.chunks(1).collect();
-        assert_eq!(
-            feed_chunks_polling(make, &bytes, polling),
-            whole,
-            "byte-by-byte feed, polling {polling:?}, differs"
-        );
     }
     whole
 }

@@ -1,0 +1,101 @@
+//! The connection's own input buffer: a socket reads straight into it, a message
+//! that came in one frame is a view of it (no copy), and it stays bounded.
+
+mod common;
+use common::*;
+use wsmachine::frame::{FrameHeader, OpCode};
+use wsmachine::{Event, Message};
+
+/// A message in one frame is handed out as a view of the buffer the bytes were
+/// read into: the read was its only copy.
+#[test]
+fn a_single_frame_message_is_a_view_of_the_read_buffer() {
+    let mut s = server();
+    let wire = c2s(OpCode::Binary, true, &[9u8; 1000]);
+    let room = s.read_buf();
+    let range = room.as_ptr_range();
+    room[..wire.len()].copy_from_slice(&wire);
+    s.handle_read(T0, wire.len());
+    let Some(Event::Message(Message::Binary(payload))) = s.poll_event() else {
+        panic!()
+    };
+    assert_eq!(&payload[..], &[9u8; 1000][..]);
+    assert!(
+        range.contains(&payload.as_ptr()),
+        "the payload was copied out of the read buffer"
+    );
+}
+
+/// While input waits for its events to be polled, the buffer offers no room; after
+/// polling it does again, and nothing was lost.
+#[test]
+fn no_room_while_events_wait_unpolled() {
+    let mut s = server();
+    let wire: Vec<u8> = (0..100u8)
+        .flat_map(|i| c2s(OpCode::Binary, true, &[i]))
+        .collect();
+    let room = s.read_buf();
+    room[..wire.len()].copy_from_slice(&wire);
+    s.handle_read(T0, wire.len());
+    assert!(s.read_buf().is_empty(), "room offered while 16 events wait");
+    assert_eq!(
+        s.handle_data(T0, b"x"),
+        0,
+        "handle_data takes nothing either"
+    );
+    let events = drain_events(&mut s);
+    assert_eq!(events.len(), 100);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e, &Event::Message(Message::Binary(vec![i as u8].into())));
+    }
+    assert!(!s.read_buf().is_empty());
+}
+
+/// A header declaring a huge frame does not make the buffer grow to it: the room
+/// offered stays a small multiple of what has arrived.
+#[test]
+fn a_declared_length_does_not_size_the_buffer() {
+    let mut s = server();
+    let mut header = FrameHeader::new(OpCode::Binary, 60 << 20);
+    header.mask = Some(KEY);
+    let mut wire = Vec::new();
+    header.encode_to_vec(&mut wire);
+    wire.extend_from_slice(&[0u8; 100]);
+    let room = s.read_buf();
+    room[..wire.len()].copy_from_slice(&wire);
+    s.handle_read(T0, wire.len());
+    let room = s.read_buf().len();
+    assert!(
+        room <= 1 << 20,
+        "{room} bytes of room after 114 bytes of a 60 MiB frame"
+    );
+    // And the frame still arrives whole, a read at a time.
+    let mut left = (60 << 20) - 100;
+    while left > 0 {
+        let room = s.read_buf();
+        let n = room.len().min(left);
+        s.handle_read(T0, n);
+        left -= n;
+    }
+    let Some(Event::Message(m)) = s.poll_event() else {
+        panic!()
+    };
+    assert_eq!(m.len(), 60 << 20);
+}
+
+/// The end of the stream behind input still waiting is taken in order, through
+/// the buffer too.
+#[test]
+fn end_of_stream_after_buffered_input() {
+    let mut s = server();
+    let wire: Vec<u8> = (0..40u8)
+        .flat_map(|i| c2s(OpCode::Text, true, &[b'a' + i % 26]))
+        .collect();
+    let room = s.read_buf();
+    room[..wire.len()].copy_from_slice(&wire);
+    s.handle_read(T0, wire.len());
+    s.handle_eof(T0);
+    let events = drain_events(&mut s);
+    assert_eq!(events.len(), 41);
+    assert!(matches!(events.last(), Some(Event::Closed(c)) if c.code.0 == 1006));
+}
