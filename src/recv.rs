@@ -241,19 +241,19 @@ impl Receiver {
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
         loop {
-            let Some(frame) = self.frame else {
-                if !self.header(role, config)? {
-                    self.starved = true;
-                    self.compact();
-                    return Ok(None);
-                }
-                continue;
+            // The frame stays in a local while it is worked on: storing it and
+            // reading it straight back would stall on store forwarding.
+            let frame = match self.frame.take() {
+                Some(frame) => frame,
+                None => match self.header(role, config)? {
+                    Some(frame) => frame,
+                    None => return Ok(self.starve()),
+                },
             };
             let avail = frame.remaining.min(self.filled - self.pos);
             if avail == 0 && frame.remaining > 0 {
-                self.starved = true;
-                self.compact();
-                return Ok(None);
+                self.frame = Some(frame);
+                return Ok(self.starve());
             }
             if let Some(item) = self.payload(frame, avail, config)? {
                 return Ok(Some(item));
@@ -261,28 +261,34 @@ impl Receiver {
         }
     }
 
+    /// The input ran out: what is no longer needed goes.
+    fn starve(&mut self) -> Option<Item> {
+        self.starved = true;
+        self.compact();
+        None
+    }
+
     /// Reads a header at `pos`, if the buffer holds all of it.
     #[inline]
-    fn header(&mut self, role: Role, config: &Config) -> Result<bool, ProtocolError> {
+    fn header(&mut self, role: Role, config: &Config) -> Result<Option<InFrame>, ProtocolError> {
         let header = match decode_header(&self.buf[self.pos..self.filled])? {
             Decode::Complete(header, used) => {
                 self.pos += used;
                 header
             }
-            Decode::Incomplete(_) => return Ok(false),
+            Decode::Incomplete(_) => return Ok(None),
         };
         let take = check_header(&header, role, config, &mut self.assembler)?;
         // The header check bounds the length by the message limit, which one buffer
         // can hold (`Config::validate`).
         let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
-        self.frame = Some(InFrame {
+        Ok(Some(InFrame {
             take,
             mask: header.mask,
             start: self.pos,
             done: 0,
             remaining: len,
-        });
-        Ok(true)
+        }))
     }
 
     /// Processes the next `avail` payload bytes of `frame` (at `pos`).

@@ -30,7 +30,20 @@ impl Utf8Validator {
     /// Validates the next chunk. On success returns how many bytes at the end of the
     /// stream so far belong to a code point that is not complete yet (0 to 3); those
     /// bytes are carried, so [`carried`](Self::carried) returns them.
-    pub(crate) fn feed(&mut self, mut chunk: &[u8]) -> Result<usize, Invalid> {
+    #[inline]
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<usize, Invalid> {
+        // Fast paths for a chunk that starts on a code point boundary: short ASCII
+        // (most chat-sized text), then the SIMD validator without error details.
+        if self.carry_len == 0
+            && ((chunk.len() < 256 && chunk.is_ascii())
+                || simdutf8::basic::from_utf8(chunk).is_ok())
+        {
+            return Ok(0);
+        }
+        self.feed_slow(chunk)
+    }
+
+    fn feed_slow(&mut self, mut chunk: &[u8]) -> Result<usize, Invalid> {
         if self.carry_len > 0 {
             let have = usize::from(self.carry_len);
             let want = sequence_len(self.carry[0]);
