@@ -134,7 +134,7 @@ pub enum Decode {
 ///
 /// Non-minimal length encodings are accepted: §5.2 binds the sender to the minimal
 /// form, and refusing a frame for it would protect nothing.
-#[inline]
+#[inline(always)]
 pub fn decode_header(buf: &[u8]) -> Result<Decode, ProtocolError> {
     let [b0, b1, ..] = *buf else {
         return Ok(Decode::Incomplete(2));

@@ -376,11 +376,14 @@ impl Assembler {
         let start = self.buf.len();
         let need = start + bytes.len();
         if need > self.buf.capacity() {
-            // Sized to what has arrived, never to a declared length; growth doubles,
-            // for linear copying, but stops at the message limit, so the buffer never
-            // exceeds it.
+            // Sized to what has arrived, never to a declared length; growth is
+            // geometric (fourfold, so that a message of many small fragments is
+            // copied few times) but stops at the message limit, which the buffer so
+            // never exceeds.
             let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
-            let target = (self.buf.capacity() * 2).clamp(need, limit.max(need));
+            let target = (self.buf.capacity() * 4)
+                .max(1024)
+                .clamp(need, limit.max(need));
             self.buf.reserve_exact(target - start);
         }
         self.buf.extend_from_slice(bytes);

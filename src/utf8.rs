@@ -30,7 +30,7 @@ impl Utf8Validator {
     /// Validates the next chunk. On success returns how many bytes at the end of the
     /// stream so far belong to a code point that is not complete yet (0 to 3); those
     /// bytes are carried, so [`carried`](Self::carried) returns them.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<usize, Invalid> {
         // Fast paths for a chunk that starts on a code point boundary: short ASCII
         // (most chat-sized text), then the SIMD validator without error details.
