@@ -37,29 +37,32 @@ impl<E: Entropy + ?Sized> Entropy for alloc::boxed::Box<E> {
     }
 }
 
-/// The operating system's random number generator, read in blocks of 64 bytes (one
-/// system call per 16 masking keys). A clone starts with an empty pool of its own, so
-/// two clones never hand out the same bytes.
+/// The operating system's generator, stretched: 32 bytes from it key a ChaCha20
+/// keystream (RFC 8439) in user space, which supplies the masking keys and is
+/// keyed afresh from the OS every 256 KiB of output. So a client makes one system
+/// call per 65,536 masking keys, not one per frame, and the keys stay as
+/// unpredictable as the OS generator (§10.3). A clone starts a keystream of its
+/// own, so two clones never hand out the same bytes.
 #[cfg(feature = "getrandom")]
 pub struct OsEntropy {
-    pool: [u8; 64],
-    used: usize,
+    stream: Option<SeededEntropy>,
 }
+
+/// Blocks of keystream between two keyings from the OS (64 bytes each).
+#[cfg(feature = "getrandom")]
+const RESEED_BLOCKS: u64 = 4096;
 
 #[cfg(feature = "getrandom")]
 impl OsEntropy {
-    /// A source with an empty pool; the first use reads from the OS.
+    /// A source not keyed yet; the first use reads from the OS.
     pub const fn new() -> OsEntropy {
-        OsEntropy {
-            pool: [0; 64],
-            used: 64,
-        }
+        OsEntropy { stream: None }
     }
 }
 
 #[cfg(feature = "getrandom")]
 impl Clone for OsEntropy {
-    /// A fresh source: copying the pool would make both clones repeat its bytes.
+    /// A fresh source: copying the keystream would make both clones repeat it.
     fn clone(&self) -> Self {
         OsEntropy::new()
     }
@@ -82,15 +85,15 @@ impl core::fmt::Debug for OsEntropy {
 #[cfg(feature = "getrandom")]
 impl Entropy for OsEntropy {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), EntropyError> {
-        for b in buf {
-            if self.used == self.pool.len() {
-                getrandom::fill(&mut self.pool).map_err(|_| EntropyError)?;
-                self.used = 0;
+        let stream = match &mut self.stream {
+            Some(stream) if stream.counter < RESEED_BLOCKS => stream,
+            stream => {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).map_err(|_| EntropyError)?;
+                stream.insert(SeededEntropy::from_seed(seed))
             }
-            *b = self.pool[self.used];
-            self.used += 1;
-        }
-        Ok(())
+        };
+        stream.fill(buf)
     }
 }
 
@@ -146,13 +149,16 @@ impl SeededEntropy {
 }
 
 impl Entropy for SeededEntropy {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), EntropyError> {
-        for b in buf {
+    #[inline]
+    fn fill(&mut self, mut buf: &mut [u8]) -> Result<(), EntropyError> {
+        while !buf.is_empty() {
             if self.used == self.block.len() {
                 self.refill();
             }
-            *b = self.block[self.used];
-            self.used += 1;
+            let n = buf.len().min(self.block.len() - self.used);
+            buf[..n].copy_from_slice(&self.block[self.used..self.used + n]);
+            self.used += n;
+            buf = &mut buf[n..];
         }
         Ok(())
     }
@@ -246,12 +252,26 @@ mod tests {
     fn os_entropy_clones_never_share_pool_bytes() {
         let mut a = OsEntropy::new();
         let mut first = [0u8; 4];
-        a.fill(&mut first).unwrap(); // the pool is full, 60 bytes left
+        a.fill(&mut first).unwrap(); // keyed: 60 bytes of the block left
         let mut b = a.clone();
         let (mut x, mut y) = ([0u8; 60], [0u8; 60]);
         a.fill(&mut x).unwrap();
         b.fill(&mut y).unwrap();
         assert_ne!(x, y, "a clone handed out the same bytes");
+    }
+
+    #[cfg(feature = "getrandom")]
+    #[test]
+    fn os_entropy_is_keyed_afresh_from_the_os() {
+        let mut e = OsEntropy::new();
+        let mut block = [0u8; 64];
+        e.fill(&mut block).unwrap();
+        let first_key = e.stream.as_ref().unwrap().key;
+        for _ in 0..RESEED_BLOCKS {
+            e.fill(&mut block).unwrap();
+        }
+        assert_ne!(e.stream.as_ref().unwrap().key, first_key, "not keyed again");
+        assert!(e.stream.as_ref().unwrap().counter < 4, "a fresh keystream");
     }
 
     #[cfg(feature = "getrandom")]

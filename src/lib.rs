@@ -166,6 +166,7 @@ pub use handshake::{HandshakeError, Headers, Negotiated};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
 pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use role::Role;
+pub use send::Prepared;
 pub use state::{State, TransportAction};
 #[cfg(feature = "std")]
 pub use time::Clock;

@@ -14,8 +14,71 @@ use crate::entropy::Entropy;
 use crate::error::SendError;
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{Message, MessageKind};
-use crate::tx::{TxQueue, Unsent, frame_cost};
+use crate::tx::{Body, TxQueue, Unsent, encoded_cost, frame_cost};
 use crate::utf8::Utf8Validator;
+
+/// A message framed once, to send to many server connections at the cost of a
+/// reference count each, as a broadcast wants: see
+/// [`Connection::send_prepared`](crate::Connection::send_prepared).
+///
+/// A server's frames are unmasked, so the same bytes serve every connection. A
+/// client masks every frame with a key of its own (§5.3): it cannot share them, and
+/// frames the payload anew.
+///
+/// ```
+/// use wsmachine::{Config, Connection, Negotiated, Prepared, Timestamp};
+/// let now = Timestamp::ZERO;
+/// let mut conns: Vec<Connection> = (0..3)
+///     .map(|_| Connection::upgraded_server(Config::default(), Negotiated::none(), &[], now).unwrap())
+///     .collect();
+/// let news = Prepared::new("breaking news");
+/// for conn in &mut conns {
+///     conn.send_prepared(&news).unwrap();
+///     assert_eq!(conn.transmit(), &b"\x81\x0dbreaking news"[..]);
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    /// Header and payload, unmasked.
+    frame: Bytes,
+    head_len: usize,
+    kind: MessageKind,
+}
+
+impl Prepared {
+    /// Frames `message` (one frame, FIN set). The payload is copied once, next to
+    /// its header.
+    pub fn new(message: impl Into<Message>) -> Prepared {
+        let message = message.into();
+        let kind = message.kind();
+        let payload = message.as_bytes();
+        let header = FrameHeader::new(kind.opcode(), payload.len() as u64);
+        let mut frame = Vec::with_capacity(header.encoded_len() + payload.len());
+        header.encode_to_vec(&mut frame);
+        let head_len = frame.len();
+        frame.extend_from_slice(payload);
+        Prepared {
+            frame: Bytes::from(frame),
+            head_len,
+            kind,
+        }
+    }
+
+    /// The frame's bytes as a server sends them.
+    pub fn frame(&self) -> &[u8] {
+        &self.frame
+    }
+
+    /// Text or binary.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.frame[self.head_len..]
+    }
+}
 
 /// A streamed outgoing message (see [`Sender::fragment`]).
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +139,12 @@ impl Sender {
             return Err(SendError::MessageInProgress);
         }
         let kind = message.kind();
-        self.data(kind.opcode(), true, message.into_bytes(), kind)
+        self.data(
+            kind.opcode(),
+            true,
+            Body::Shared(message.into_bytes()),
+            kind,
+        )
     }
 
     /// One fragment of a message streamed piece by piece (§5.4). The first picks the
@@ -100,7 +168,7 @@ impl Sender {
                 _ => return Err(SendError::InvalidUtf8),
             }
         }
-        self.data(opcode, last, payload, kind)?;
+        self.data(opcode, last, Body::Shared(payload), kind)?;
         self.outgoing = (!last).then_some(Outgoing { kind, utf8 });
         Ok(())
     }
@@ -112,7 +180,48 @@ impl Sender {
         }
         let header = self.header(opcode, true, payload.len())?;
         self.check_room(&header)?;
-        self.queue.push(header, payload, None);
+        self.queue.push(header, Body::Shared(payload), None);
+        Ok(())
+    }
+
+    /// A whole message as one frame, its payload copied from the caller's slice
+    /// (into the contiguous buffer of small frames when it is small: no allocation).
+    pub(crate) fn message_copied(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        if self.outgoing.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.data(kind.opcode(), true, Body::Copied(payload), kind)
+    }
+
+    /// A message framed once elsewhere ([`Prepared`]): a server queues its bytes,
+    /// shared; a client, which must mask each frame with a key of its own, frames
+    /// the payload anew.
+    pub(crate) fn prepared(&mut self, message: &Prepared) -> Result<(), SendError> {
+        if self.outgoing.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        if self.role == Role::Client {
+            let payload = message.frame.slice(message.head_len..);
+            return self.data(
+                message.kind.opcode(),
+                true,
+                Body::Shared(payload),
+                message.kind,
+            );
+        }
+        let cost = encoded_cost(message.frame.len());
+        if self.queue.cost().saturating_add(cost) > self.limit {
+            return Err(SendError::BufferFull {
+                held: self.queue.cost(),
+                limit: self.limit,
+            });
+        }
+        self.queue
+            .push_encoded(message.frame.clone(), message.head_len, message.kind);
         Ok(())
     }
 
@@ -120,7 +229,7 @@ impl Sender {
         &mut self,
         opcode: OpCode,
         fin: bool,
-        payload: Bytes,
+        payload: Body<'_>,
         kind: MessageKind,
     ) -> Result<(), SendError> {
         let header = self.header(opcode, fin, payload.len())?;
@@ -214,7 +323,7 @@ impl Sender {
     fn push_pong(&mut self, payload: Bytes) {
         // Only a failing entropy source stops it; then no frame can be sent anyway.
         if let Ok(header) = self.header(OpCode::Pong, true, payload.len()) {
-            self.queue.push(header, payload, None);
+            self.queue.push(header, Body::Shared(payload), None);
         }
     }
 
@@ -241,8 +350,7 @@ impl Sender {
         // The key first: if it cannot be drawn, nothing has been queued.
         let header = self.header(OpCode::Close, true, len)?;
         self.release_waiting_pong(true);
-        self.queue
-            .push(header, Bytes::copy_from_slice(&body[..len]), None);
+        self.queue.push(header, Body::Copied(&body[..len]), None);
         self.closed = true;
         Ok(())
     }

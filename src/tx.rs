@@ -62,6 +62,12 @@ const RECORD_COST: usize = 2 * core::mem::size_of::<Meta>();
 /// The same for a segment (a large frame, an HTTP head, a sealed tail).
 const SEGMENT_COST: usize = 2 * core::mem::size_of::<Segment>();
 
+/// What a frame encoded elsewhere ([`TxQueue::push_encoded`]) costs: its bytes, its
+/// record and its segment.
+pub(crate) const fn encoded_cost(len: usize) -> usize {
+    len.saturating_add(RECORD_COST + SEGMENT_COST)
+}
+
 /// What a frame of `len` bytes on the wire (`payload` of them payload) costs against
 /// the output limit: its bytes and its records.
 pub(crate) const fn frame_cost(len: usize, payload: usize) -> usize {
@@ -142,7 +148,12 @@ impl TxQueue {
     /// continuation); `None` marks a control frame. The payload is masked here when
     /// the header carries a key: in place if the caller's buffer is not shared, else
     /// while copying it.
-    pub(crate) fn push(&mut self, header: FrameHeader, payload: Bytes, kind: Option<MessageKind>) {
+    pub(crate) fn push(
+        &mut self,
+        header: FrameHeader,
+        payload: Body<'_>,
+        kind: Option<MessageKind>,
+    ) {
         let role = match kind {
             Some(kind) => Role::Data {
                 kind,
@@ -152,9 +163,10 @@ impl TxQueue {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        let len = head_len + payload.len();
-        self.cost += frame_cost(len, payload.len());
-        if payload.len() <= COALESCE_MAX {
+        let bytes = payload.bytes();
+        let len = head_len + bytes.len();
+        self.cost += frame_cost(len, bytes.len());
+        if bytes.len() <= COALESCE_MAX {
             if self.tail.capacity() - self.tail.len() < len {
                 self.seal_tail();
                 self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK, TAIL_MAX);
@@ -162,15 +174,22 @@ impl TxQueue {
             }
             let at = self.tail.len();
             self.tail.extend_from_slice(&head[..head_len]);
-            self.tail.extend_from_slice(&payload);
+            self.tail.extend_from_slice(bytes);
             if let Some(key) = header.mask {
                 apply_mask(&mut self.tail[at + head_len..], key, 0);
             }
         } else {
             self.seal_tail();
-            let data = match header.mask {
-                Some(key) => mask_payload(payload, key),
-                None => payload,
+            let data = match (payload, header.mask) {
+                (Body::Shared(payload), Some(key)) => mask_payload(payload, key),
+                (Body::Shared(payload), None) => payload,
+                (Body::Copied(payload), mask) => {
+                    let mut copy = BytesMut::from(payload);
+                    if let Some(key) = mask {
+                        apply_mask(&mut copy, key, 0);
+                    }
+                    copy.freeze()
+                }
             };
             self.segments.push_back(Segment {
                 head,
@@ -185,6 +204,28 @@ impl TxQueue {
             role,
             fin: header.fin,
             mask: header.mask,
+        });
+        self.buffered += len;
+    }
+
+    /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
+    /// the caller's own `Bytes`: a message framed once for many connections.
+    pub(crate) fn push_encoded(&mut self, frame: Bytes, head_len: usize, kind: MessageKind) {
+        self.seal_tail();
+        let len = frame.len();
+        self.cost += encoded_cost(len);
+        self.segments.push_back(Segment {
+            head: [0; MAX_HEADER_LEN],
+            head_len: 0,
+            data: frame,
+            extra_cost: 0,
+        });
+        self.frames.push_back(Meta {
+            len,
+            head_len: head_len as u8,
+            role: Role::Data { kind, first: true },
+            fin: true,
+            mask: None,
         });
         self.buffered += len;
     }
@@ -351,6 +392,27 @@ impl TxQueue {
     }
 }
 
+/// A frame's payload as the queue receives it.
+pub(crate) enum Body<'a> {
+    /// The caller's own buffer: a large one goes out as it is, without a copy.
+    Shared(Bytes),
+    /// Borrowed: copied into the queue.
+    Copied(&'a [u8]),
+}
+
+impl Body<'_> {
+    pub(crate) fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Shared(b) => b,
+            Body::Copied(b) => b,
+        }
+    }
+}
+
 /// Masks a large payload: in place when the caller's buffer is not shared, else in
 /// a copy of its own (never the tail, which would grow to hold it).
 fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
@@ -387,9 +449,9 @@ mod tests {
     fn advance_across_frames_and_partial_writes() {
         let mut q = TxQueue::default();
         let (h, p) = data(3);
-        q.push(h, p, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
         let (h, p) = data(200);
-        q.push(h, p, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
         assert_eq!(q.buffered(), 5 + 204);
         let out = write_in_pieces(&mut q, 3);
         assert_eq!(out.len(), 209);
@@ -403,10 +465,10 @@ mod tests {
     fn small_frames_are_one_slice_large_ones_pass_through() {
         let mut q = TxQueue::default();
         let (h, p) = data(4);
-        q.push(h, p, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
         let (h, p) = data(5000);
         let ptr = p.as_ptr();
-        q.push(h, p, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
         q.advance(1);
         let mut dst = [&[][..]; 4];
         let n = q.chunks(&mut dst);
@@ -423,7 +485,7 @@ mod tests {
         let ptr = payload.as_ptr();
         let mut h = FrameHeader::new(OpCode::Binary, 4096);
         h.mask = Some([1, 2, 3, 4]);
-        q.push(h, payload, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
         let mut dst = [&[][..]; 2];
         assert_eq!(q.chunks(&mut dst), 2);
         assert_eq!(dst[1].as_ptr(), ptr);
@@ -434,12 +496,12 @@ mod tests {
     fn a_shared_large_payload_is_masked_in_a_copy_of_its_own() {
         let mut q = TxQueue::default();
         let (h, p) = data(3);
-        q.push(h, p, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
         let payload = Bytes::from(alloc::vec![0u8; 4096]);
         let kept = payload.clone(); // the caller still holds it: shared
         let mut h = FrameHeader::new(OpCode::Binary, 4096);
         h.mask = Some([1, 2, 3, 4]);
-        q.push(h, payload, Some(MessageKind::Binary));
+        q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
         assert!(
             kept.iter().all(|&b| b == 0),
             "the caller's bytes are not touched"
@@ -457,7 +519,11 @@ mod tests {
         let mut q = TxQueue::default();
         for i in 0..100u8 {
             let h = FrameHeader::new(OpCode::Binary, 1);
-            q.push(h, Bytes::from(alloc::vec![i]), Some(MessageKind::Binary));
+            q.push(
+                h,
+                Body::Shared(Bytes::from(alloc::vec![i])),
+                Some(MessageKind::Binary),
+            );
         }
         assert_eq!(q.front().len(), 300);
         let mut dst = [&[][..]; 4];
@@ -473,8 +539,16 @@ mod tests {
         let mut q = TxQueue::default();
         let mut h = FrameHeader::new(OpCode::Text, 5);
         h.mask = Some([9, 8, 7, 6]);
-        q.push(h, Bytes::from_static(b"first"), Some(MessageKind::Text));
-        q.push(h, Bytes::from_static(b"later"), Some(MessageKind::Text));
+        q.push(
+            h,
+            Body::Shared(Bytes::from_static(b"first")),
+            Some(MessageKind::Text),
+        );
+        q.push(
+            h,
+            Body::Shared(Bytes::from_static(b"later")),
+            Some(MessageKind::Text),
+        );
         q.advance(11 + 3); // the first frame, then 3 bytes of the second
         let unsent = q.take_unsent();
         assert_eq!(unsent.len(), 1);
@@ -486,7 +560,11 @@ mod tests {
         let mut q = TxQueue::default();
         let mut h = FrameHeader::new(OpCode::Text, 5);
         h.mask = Some([1, 2, 3, 4]);
-        q.push(h, Bytes::from_static(b"hello"), Some(MessageKind::Text));
+        q.push(
+            h,
+            Body::Shared(Bytes::from_static(b"hello")),
+            Some(MessageKind::Text),
+        );
         q.advance(3);
         let unsent = q.take_unsent();
         assert_eq!(unsent.len(), 1);

@@ -27,7 +27,7 @@ use crate::handshake::{HandshakeError, Headers, Negotiated, generate_key};
 use crate::message::{Message, MessageKind, Text};
 use crate::recv::Receiver;
 use crate::role::Role;
-use crate::send::Sender;
+use crate::send::{Prepared, Sender};
 use crate::state::{Cause, Lifecycle, Phase, State, TransportAction};
 use crate::time::Timestamp;
 use crate::timer::{Deadlines, Timeout, Timer};
@@ -483,6 +483,39 @@ impl Connection {
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
         self.send(Message::Binary(data.into()))
+    }
+
+    /// Queues a text message copied from `text`, holding nothing of the caller's: a
+    /// small one is copied straight into the output buffer, with no allocation, the
+    /// fastest way to send chat-sized messages from borrowed data. (A large one is
+    /// copied into a buffer of its own; [`send`](Self::send) passes an owned one
+    /// through without a copy.)
+    pub fn send_text_copied(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_copied(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message copied from `data`, like
+    /// [`send_text_copied`](Self::send_text_copied).
+    pub fn send_binary_copied(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_copied(MessageKind::Binary, data)
+    }
+
+    fn send_copied(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        self.tx.message_copied(kind, data)?;
+        self.track_output(false);
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections ([`Prepared`]): on a
+    /// server, at the cost of a reference count (the frame's bytes are shared with
+    /// every connection that sends them); a client frames it anew, as it masks each
+    /// frame with a key of its own.
+    pub fn send_prepared(&mut self, message: &Prepared) -> Result<(), SendError> {
+        self.check_open()?;
+        self.tx.prepared(message)?;
+        self.track_output(false);
+        Ok(())
     }
 
     /// Queues one fragment of a message streamed piece by piece (§5.4); `last` ends
