@@ -221,6 +221,7 @@ fn memcpy(case: &Case) -> String {
                     let mut s = socket::Socket::reading(&frames);
                     while !s.exhausted() {
                         std::hint::black_box(s.recv(&mut buf));
+                        std::hint::black_box(&mut buf);
                     }
                 }
                 _ => {

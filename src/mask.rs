@@ -59,6 +59,26 @@ fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
+/// Writes `src` masked with `key` (from payload position 0) into `dst`, which is as
+/// long: the copy and the mask in one pass.
+#[inline]
+pub(crate) fn mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+    let mut wide = [0u8; 32];
+    for (i, b) in wide.iter_mut().enumerate() {
+        *b = key[i & 3];
+    }
+    let (dst_blocks, dst_tail) = dst.as_chunks_mut::<32>();
+    let (src_blocks, src_tail) = src.as_chunks::<32>();
+    for (d, s) in dst_blocks.iter_mut().zip(src_blocks) {
+        for ((d, s), k) in d.iter_mut().zip(s).zip(wide.iter()) {
+            *d = s ^ k;
+        }
+    }
+    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
+        *d = s ^ key[i & 3];
+    }
+}
+
 /// The key as seen from payload position `offset`.
 #[inline]
 const fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
@@ -89,6 +109,19 @@ mod tests {
                 reference(&mut slow, key, offset);
                 assert_eq!(fast, slow, "len {len} offset {offset}");
             }
+        }
+    }
+
+    #[test]
+    fn a_masked_copy_equals_masking_a_copy() {
+        let key = [9, 8, 7, 6];
+        for len in [0, 1, 31, 32, 33, 100, 4096] {
+            let src: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+            let mut expected = src.clone();
+            apply_mask(&mut expected, key, 0);
+            let mut dst = alloc::vec![0u8; len];
+            mask_copy(&src, &mut dst, key);
+            assert_eq!(dst, expected, "len {len}");
         }
     }
 

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, mask_copy};
 use crate::message::MessageKind;
 
 /// Data the caller queued that never fully reached the transport, as returned by
@@ -120,11 +120,11 @@ impl Segment {
 /// counts the part of the front frame already written.
 #[derive(Debug, Default)]
 pub(crate) struct TxQueue {
-    segments: VecDeque<Segment>,
+    segments: Deque<Segment>,
     tail: BytesMut,
     /// The capacity the tail buffer was given.
     tail_size: usize,
-    frames: VecDeque<Meta>,
+    frames: Deque<Meta>,
     front_written: usize,
     buffered: usize,
     /// The memory the queue holds, as counted against the output limit: each frame's
@@ -272,7 +272,7 @@ impl TxQueue {
     /// skipped unless `whole`; stops when `f` returns false.
     fn for_each_slice<'a>(&'a self, whole: bool, mut f: impl FnMut(&'a [u8]) -> bool) {
         let mut skip = if whole { 0 } else { self.front_written };
-        for segment in &self.segments {
+        for segment in self.segments.iter() {
             for slice in segment.slices(skip) {
                 if !slice.is_empty() && !f(slice) {
                     return;
@@ -370,7 +370,7 @@ impl TxQueue {
         });
         let mut unsent = Vec::new();
         let mut at = 0;
-        for meta in &self.frames {
+        for meta in self.frames.iter() {
             let frame = &stream[at..at + meta.len];
             at += meta.len;
             let Role::Data { kind, first } = meta.role else {
@@ -389,6 +389,56 @@ impl TxQueue {
         }
         *self = TxQueue::default();
         unsent
+    }
+}
+
+/// A queue whose front entry lives inline: a connection that queues one thing at a
+/// time (an echo, a broadcast) never allocates for its records.
+#[derive(Debug)]
+struct Deque<T> {
+    /// The front entry; `None` only when the queue is empty.
+    front: Option<T>,
+    rest: VecDeque<T>,
+}
+
+impl<T> Default for Deque<T> {
+    fn default() -> Self {
+        Deque {
+            front: None,
+            rest: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> Deque<T> {
+    fn push_back(&mut self, value: T) {
+        if self.front.is_none() {
+            self.front = Some(value);
+        } else {
+            self.rest.push_back(value);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<T> {
+        let value = self.front.take();
+        self.front = self.rest.pop_front();
+        value
+    }
+
+    fn front(&self) -> Option<&T> {
+        self.front.as_ref()
+    }
+
+    fn front_mut(&mut self) -> Option<&mut T> {
+        self.front.as_mut()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.front.is_none()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.front.iter().chain(self.rest.iter())
     }
 }
 
@@ -414,14 +464,20 @@ impl Body<'_> {
 }
 
 /// Masks a large payload: in place when the caller's buffer is not shared, else in
-/// a copy of its own (never the tail, which would grow to hold it).
+/// a copy of its own (never the tail, which would grow to hold it), masked as it is
+/// copied.
 fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
-    let mut owned = match payload.try_into_mut() {
-        Ok(owned) => owned,
-        Err(shared) => BytesMut::from(&shared[..]),
-    };
-    apply_mask(&mut owned, key, 0);
-    owned.freeze()
+    match payload.try_into_mut() {
+        Ok(mut owned) => {
+            apply_mask(&mut owned, key, 0);
+            owned.freeze()
+        }
+        Err(shared) => {
+            let mut copy = alloc::vec![0u8; shared.len()];
+            mask_copy(&shared, &mut copy, key);
+            Bytes::from(copy)
+        }
+    }
 }
 
 #[cfg(test)]

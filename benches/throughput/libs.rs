@@ -177,13 +177,11 @@ mod ours {
     /// Writes all pending output with vectored writes, as a socket loop would.
     fn drain(conn: &mut Connection, socket: &mut Socket<'_>) {
         while conn.buffered_amount() > 0 {
-            let mut slices = [&[][..]; 64];
+            let mut slices = [&[][..]; 16];
             let n = conn.transmit_vectored(&mut slices);
-            let io: Vec<std::io::IoSlice<'_>> = slices[..n]
-                .iter()
-                .map(|s| std::io::IoSlice::new(s))
-                .collect();
-            let written = std::io::Write::write_vectored(socket, &io).unwrap();
+            let io: [std::io::IoSlice<'_>; 16] =
+                std::array::from_fn(|i| std::io::IoSlice::new(slices[i]));
+            let written = std::io::Write::write_vectored(socket, &io[..n]).unwrap();
             conn.advance_transmit(written);
         }
     }
