@@ -219,7 +219,7 @@ fn serve(server: &str) {
                         return;
                     };
                     while let Ok(message) = ws.read() {
-                        if message.is_data() && ws.send(message).is_err() {
+                        if (message.is_text() || message.is_binary()) && ws.send(message).is_err() {
                             return;
                         }
                     }

@@ -33,9 +33,16 @@ pub(crate) enum Item {
     Close(CloseCode, String),
 }
 
-/// The room [`Receiver::read_buf`] offers when no frame needs more: as much as one
-/// read from a socket usually brings.
+/// The most room [`Receiver::read_buf`] offers when no frame needs more: as much as
+/// one read from a socket usually brings at most.
 pub(crate) const READ_SIZE: usize = 64 << 10;
+
+/// The least room it offers. The room adapts between the two: a read that fills
+/// it doubles the next offer, one that brings little halves it. A connection that
+/// exchanges small messages reads into little memory (fresh room is zeroed first,
+/// for safe code may not read into uninitialized memory), one that streams gets
+/// large reads.
+const MIN_ROOM: usize = 4 << 10;
 
 /// A frame kept whole in the buffer may make it grow to this many times the bytes
 /// of the frame already received (plus one read): enough that a large message is
@@ -84,6 +91,10 @@ pub(crate) struct Receiver {
     /// Parsing stopped because the input ran out (rather than being paused with
     /// input left).
     starved: bool,
+    /// The room to offer the next read (see [`MIN_ROOM`]), and the room offered to
+    /// the last one.
+    room: usize,
+    offered: usize,
     assembler: Assembler,
     /// A data frame arrived whole since [`take_data_frame`](Self::take_data_frame).
     data_frame: bool,
@@ -97,6 +108,8 @@ impl Default for Receiver {
             pos: 0,
             frame: None,
             starved: true,
+            room: MIN_ROOM,
+            offered: 0,
             assembler: Assembler::default(),
             data_frame: false,
         }
@@ -111,24 +124,25 @@ impl Receiver {
         !self.starved && self.pos < self.filled
     }
 
-    /// Room to read into, at least `READ_SIZE` bytes unless a frame being kept
-    /// whole needs less; empty while input waits to be parsed.
+    /// Room to read into: the adaptive room, or what a frame being kept whole still
+    /// needs; empty while input waits to be parsed.
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
         if self.has_pending() {
             return &mut [];
         }
         let want = match self.frame {
             Some(frame) if frame.kept_whole() => frame.remaining.clamp(1, self.growth_room()),
-            _ => READ_SIZE,
+            _ => self.room,
         };
-        if self.buf.capacity() - self.filled < want.min(READ_SIZE) {
+        if self.buf.capacity() - self.filled < want.min(self.room) {
             self.make_room(want);
         }
         // Initialize the room a read at a time, in cache right before the read.
-        let init = (self.filled + READ_SIZE).min(self.buf.capacity());
+        let init = (self.filled + want.max(self.room)).min(self.buf.capacity());
         if self.buf.len() < init {
             self.buf.resize(init, 0);
         }
+        self.offered = self.buf.len() - self.filled;
         &mut self.buf[self.filled..]
     }
 
@@ -140,6 +154,11 @@ impl Receiver {
         );
         self.filled = (self.filled + n).min(self.buf.len());
         self.starved &= n == 0;
+        if n >= self.offered {
+            self.room = (self.room * 2).min(READ_SIZE);
+        } else if n < self.room / 8 {
+            self.room = (self.room / 2).max(MIN_ROOM);
+        }
     }
 
     /// Takes the `n` bytes just read into the room back out, as a copy (for the
@@ -185,15 +204,14 @@ impl Receiver {
         }
     }
 
-    /// Makes at least `room` (and at least `READ_SIZE`) bytes of initialized room
-    /// after the input, in a new buffer that holds only the bytes still needed (the
-    /// old one may still be held by messages handed out as views of it). Fresh
-    /// memory comes zeroed from the allocator, without a pass of its own where the
-    /// allocator can (large buffers).
+    /// Makes at least `room` (and at least the adaptive room) bytes of room after the
+    /// input, in a new buffer that holds only the bytes still needed (the old one
+    /// may still be held by messages handed out as views of it). The room is
+    /// initialized a read at a time, by [`read_buf`](Self::read_buf).
     fn make_room(&mut self, room: usize) {
         let from = self.keep_from();
         let kept = self.filled - from;
-        let mut fresh = BytesMut::with_capacity(kept + room.max(READ_SIZE));
+        let mut fresh = BytesMut::with_capacity(kept + room.max(self.room));
         fresh.extend_from_slice(&self.buf[from..self.filled]);
         self.buf = fresh;
         self.shift(from);

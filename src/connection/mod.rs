@@ -329,8 +329,9 @@ impl Connection {
     /// came in one frame is handed out as a view of this buffer. Read into it, then
     /// say how many bytes with [`handle_read`](Self::handle_read).
     ///
-    /// It offers at least 64 KiB (or what the frame being received still needs). It
-    /// is empty while input from an earlier read waits for its events to be polled:
+    /// It offers between 4 and 64 KiB, adapting to how much the reads bring, or what
+    /// the frame being received still needs. It is empty while input from an earlier
+    /// read waits for its events to be polled:
     /// drain [`poll_event`](Self::poll_event) first, as the driving contract says
     /// (a read into an empty buffer returns 0, which is not the end of the stream).
     /// The buffer is released whenever nothing is left in it, so an idle connection
