@@ -211,30 +211,19 @@ impl TxQueue {
     /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
     /// the caller's own `Bytes`: a message framed once for many connections.
     pub(crate) fn push_encoded(&mut self, frame: Bytes, head_len: usize, kind: MessageKind) {
-        self.seal_tail();
-        let len = frame.len();
-        self.cost += encoded_cost(len);
-        self.segments.push_back(Segment {
-            head: [0; MAX_HEADER_LEN],
-            head_len: 0,
-            data: frame,
-            extra_cost: 0,
-        });
-        self.frames.push_back(Meta {
-            len,
-            head_len: head_len as u8,
-            role: Role::Data { kind, first: true },
-            fin: true,
-            mask: None,
-        });
-        self.buffered += len;
+        self.push_whole(frame, head_len, Role::Data { kind, first: true });
     }
 
     /// Queues HTTP bytes (an opening handshake request or response).
     pub(crate) fn push_http(&mut self, bytes: Bytes) {
+        self.push_whole(bytes, 0, Role::Http);
+    }
+
+    /// Queues bytes that go out as they are, in a segment of their own.
+    fn push_whole(&mut self, bytes: Bytes, head_len: usize, role: Role) {
         self.seal_tail();
         let len = bytes.len();
-        self.cost += len + RECORD_COST + SEGMENT_COST;
+        self.cost += encoded_cost(len);
         self.segments.push_back(Segment {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
@@ -243,8 +232,8 @@ impl TxQueue {
         });
         self.frames.push_back(Meta {
             len,
-            head_len: 0,
-            role: Role::Http,
+            head_len: head_len as u8,
+            role,
             fin: true,
             mask: None,
         });
