@@ -50,6 +50,12 @@ const MIN_ROOM: usize = 4 << 10;
 /// length costs nothing until the bytes come.
 const GROWTH: usize = 8;
 
+/// A message of at least this many bytes, received in one frame, is handed out with
+/// the whole buffer it was read into, which is then reused for the next large frame
+/// if the application has dropped the message by the time the next read needs room:
+/// that memory is warm and already initialized, so the read needs no zeroing pass.
+const REUSE_MIN: usize = READ_SIZE;
+
 /// How the frame being read is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Take {
@@ -76,6 +82,11 @@ impl InFrame {
     fn kept_whole(&self) -> bool {
         matches!(self.take, Take::Control(_) | Take::Data(Route::View))
     }
+
+    /// Whether it is kept whole and large enough to be received into the spare.
+    fn large(self) -> bool {
+        self.kept_whole() && self.done + self.remaining >= REUSE_MIN
+    }
 }
 
 /// Frames in, arrivals out.
@@ -98,6 +109,10 @@ pub(crate) struct Receiver {
     assembler: Assembler,
     /// A data frame arrived whole since [`take_data_frame`](Self::take_data_frame).
     data_frame: bool,
+    /// The buffer the last large message was handed out of (see [`REUSE_MIN`]);
+    /// kept only while a large frame is being received, and only until the next
+    /// read needs room.
+    spare: Option<Bytes>,
 }
 
 impl Default for Receiver {
@@ -112,6 +127,7 @@ impl Default for Receiver {
             offered: 0,
             assembler: Assembler::default(),
             data_frame: false,
+            spare: None,
         }
     }
 }
@@ -181,7 +197,9 @@ impl Receiver {
             self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
             self.filled += data.len();
         } else {
-            // Written at once, so the new room needs no zeroing first.
+            // Written at once, so the new room needs no zeroing first. The spare
+            // buffer is for reads into the room: not held beside a grown one.
+            self.spare = None;
             self.buf.truncate(self.filled);
             self.buf.extend_from_slice(data);
             self.filled = self.buf.len();
@@ -211,7 +229,27 @@ impl Receiver {
     fn make_room(&mut self, room: usize) {
         let from = self.keep_from();
         let kept = self.filled - from;
-        let mut fresh = BytesMut::with_capacity(kept + room.max(self.room));
+        // A large frame gets one read's room past its end, so that the read that
+        // ends it brings the next header too: then, if that frame is large as well,
+        // the compaction keeps the spare for it.
+        let large = self.frame.is_some_and(InFrame::large);
+        let need = kept + room.max(self.room) + if large { self.room } else { 0 };
+        let mut fresh = match self.spare.take().map(Bytes::try_into_mut) {
+            // The application dropped the last large message: its buffer is warm
+            // and initialized up to its length.
+            Some(Ok(mut spare)) if spare.capacity() >= need => {
+                if spare.len() >= kept {
+                    spare[..kept].copy_from_slice(&self.buf[from..self.filled]);
+                } else {
+                    spare.clear();
+                    spare.extend_from_slice(&self.buf[from..self.filled]);
+                }
+                self.buf = spare;
+                self.shift(from);
+                return;
+            }
+            _ => BytesMut::with_capacity(need),
+        };
         fresh.extend_from_slice(&self.buf[from..self.filled]);
         self.buf = fresh;
         self.shift(from);
@@ -229,6 +267,9 @@ impl Receiver {
     /// Drops the bytes no longer needed, and the whole buffer once nothing is kept.
     fn compact(&mut self) {
         let from = self.keep_from();
+        if !self.frame.is_some_and(InFrame::large) {
+            self.spare = None;
+        }
         if from == self.filled && self.frame.is_none_or(|f| !f.kept_whole()) {
             // Nothing kept: an idle connection holds no heap.
             self.buf = BytesMut::new();
@@ -238,6 +279,21 @@ impl Receiver {
             self.buf.advance(from);
             self.shift(from);
         }
+    }
+
+    /// Takes a large message `[at, at + len)` out as a view of the whole buffer,
+    /// which is kept as the spare; the input after the message moves to a new one.
+    fn take_whole(&mut self, at: usize, len: usize) -> Bytes {
+        let end = at + len;
+        let rest = &self.buf[end..self.filled];
+        // Usually the start of another large frame, moved into the spare by the
+        // next read: no room beside it.
+        let next = BytesMut::from(rest);
+        let whole = core::mem::replace(&mut self.buf, next).freeze();
+        self.shift(end);
+        let message = whole.slice(at..end);
+        self.spare = Some(whole);
+        message
     }
 
     /// Takes `[at, at + len)` out of the buffer as a view, with everything before it.
@@ -347,6 +403,8 @@ impl Receiver {
                         let len = self.pos - frame.start;
                         let payload = if len == 0 {
                             Bytes::new()
+                        } else if len >= REUSE_MIN {
+                            self.take_whole(frame.start, len)
                         } else {
                             self.take(frame.start, len)
                         };
@@ -379,6 +437,7 @@ impl Receiver {
     pub(crate) fn discard(&mut self) {
         self.assembler.discard();
         self.frame = None;
+        self.spare = None;
         self.buf = BytesMut::new();
         self.filled = 0;
         self.pos = 0;

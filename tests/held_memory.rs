@@ -5,11 +5,14 @@
 //!   stay within `max_buffered_output` plus a small bound;
 //! - a message being reassembled: its buffer never grows past `max_message_size`;
 //! - a caller that feeds 64 MiB and never polls: the connection keeps one read's
-//!   worth of input and a batch of events, and takes nothing more.
+//!   worth of input and a batch of events, and takes nothing more;
+//! - large messages in a row, each dropped once seen: the next is read into the
+//!   buffer of the one before, so the heap allocated per message is a small part
+//!   of it (and all of it when the application keeps the messages).
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{live, peak, reset_peak};
+use counting_alloc::{allocated, live, peak, reset_peak};
 mod common;
 use common::{KEY, c2s, feed};
 
@@ -31,6 +34,7 @@ fn what_a_peer_can_make_a_connection_hold_is_bounded() {
     ping_flood_at_a_peer_that_never_reads();
     reassembly_never_exceeds_the_message_limit();
     input_is_bounded_when_events_are_never_polled();
+    a_dropped_large_message_lends_its_buffer_to_the_next();
 }
 
 /// Two million empty pings, read 64 KiB at a time by an application that polls
@@ -133,4 +137,48 @@ fn input_is_bounded_when_events_are_never_polled() {
         peak <= read.len() as isize + SMALL_BOUND,
         "peak {peak} bytes after 64 MiB fed without polling"
     );
+}
+
+/// Twenty 300,000-byte messages read as a socket does (64 KiB at most, into the
+/// room offered). Returns the bytes allocated per message over the last ten, with
+/// each message dropped as soon as it is polled, or kept.
+fn allocated_per_large_message(keep: bool) -> isize {
+    const LEN: usize = 300_000;
+    const COUNT: usize = 20;
+    let wire: Vec<u8> = (0..COUNT)
+        .flat_map(|i| c2s(OpCode::Binary, true, &vec![i as u8; LEN]))
+        .collect();
+    let mut kept = Vec::with_capacity(COUNT);
+    let mut s = server(Config::default());
+    let (mut seen, mut at, mut from) = (0, 0, 0);
+    while at < wire.len() {
+        let room = s.read_buf();
+        let n = room.len().min(64 << 10).min(wire.len() - at);
+        room[..n].copy_from_slice(&wire[at..at + n]);
+        s.handle_read(T, n);
+        at += n;
+        while let Some(event) = s.poll_event() {
+            let Event::Message(m) = event else { continue };
+            assert!(m.as_bytes().iter().all(|&b| b == seen as u8));
+            seen += 1;
+            if seen == COUNT / 2 {
+                from = allocated();
+            }
+            if keep {
+                kept.push(m);
+            }
+        }
+    }
+    assert_eq!(seen, COUNT);
+    (allocated() - from) / (COUNT / 2) as isize
+}
+
+fn a_dropped_large_message_lends_its_buffer_to_the_next() {
+    let dropped = allocated_per_large_message(false);
+    let kept = allocated_per_large_message(true);
+    println!(
+        "300,000-byte messages: {dropped} bytes allocated per message dropped, {kept} per message kept"
+    );
+    assert!(kept >= 300_000, "{kept} bytes per message kept");
+    assert!(dropped < 100_000, "{dropped} bytes per message dropped");
 }

@@ -8,11 +8,19 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
 static CALLS: AtomicIsize = AtomicIsize::new(0);
+static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
 
 /// How many allocations (and reallocations) were made so far, by anyone.
 #[allow(dead_code)]
 pub fn allocations() -> isize {
     CALLS.load(Ordering::Relaxed)
+}
+
+/// How many bytes were allocated so far (growth by reallocation included), freed
+/// or not, by anyone.
+#[allow(dead_code)]
+pub fn allocated() -> isize {
+    ALLOCATED.load(Ordering::Relaxed)
 }
 
 /// Heap bytes allocated and not yet freed, by anyone in the process.
@@ -34,6 +42,7 @@ pub fn reset_peak() {
 
 fn grew(by: isize) {
     CALLS.fetch_add(1, Ordering::Relaxed);
+    ALLOCATED.fetch_add(by.max(0), Ordering::Relaxed);
     let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
