@@ -14,7 +14,7 @@
 mod counting_alloc;
 use counting_alloc::{allocated, live, peak, reset_peak};
 mod common;
-use common::{KEY, c2s, feed};
+use common::{KEY, c2s, feed, read_as_socket};
 
 use wsmachine::frame::{FrameHeader, OpCode};
 use wsmachine::{Config, Connection, Event, Message, Negotiated, Timestamp};
@@ -150,25 +150,18 @@ fn allocated_per_large_message(keep: bool) -> isize {
         .collect();
     let mut kept = Vec::with_capacity(COUNT);
     let mut s = server(Config::default());
-    let (mut seen, mut at, mut from) = (0, 0, 0);
-    while at < wire.len() {
-        let room = s.read_buf();
-        let n = room.len().min(64 << 10).min(wire.len() - at);
-        room[..n].copy_from_slice(&wire[at..at + n]);
-        s.handle_read(T, n);
-        at += n;
-        while let Some(event) = s.poll_event() {
-            let Event::Message(m) = event else { continue };
-            assert!(m.as_bytes().iter().all(|&b| b == seen as u8));
-            seen += 1;
-            if seen == COUNT / 2 {
-                from = allocated();
-            }
-            if keep {
-                kept.push(m);
-            }
+    let (mut seen, mut from) = (0, 0);
+    read_as_socket(&mut s, &wire, |event| {
+        let Event::Message(m) = event else { return };
+        assert!(m.as_bytes().iter().all(|&b| b == seen as u8));
+        seen += 1;
+        if seen == COUNT / 2 {
+            from = allocated();
         }
-    }
+        if keep {
+            kept.push(m);
+        }
+    });
     assert_eq!(seen, COUNT);
     (allocated() - from) / (COUNT / 2) as isize
 }

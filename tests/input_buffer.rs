@@ -100,26 +100,6 @@ fn end_of_stream_after_buffered_input() {
     assert!(matches!(events.last(), Some(Event::Closed(c)) if c.code.0 == 1006));
 }
 
-/// Reads `wire` into `s` the way a socket does: at most 64 KiB, and never more than
-/// the room offered; polls after every read and hands back the messages.
-fn read_like_a_socket(s: &mut wsmachine::Connection, wire: &[u8]) -> Vec<Message> {
-    let mut messages = Vec::new();
-    let mut at = 0;
-    while at < wire.len() {
-        let room = s.read_buf();
-        let n = room.len().min(64 << 10).min(wire.len() - at);
-        room[..n].copy_from_slice(&wire[at..at + n]);
-        s.handle_read(T0, n);
-        at += n;
-        for event in drain_events(s) {
-            if let Event::Message(m) = event {
-                messages.push(m);
-            }
-        }
-    }
-    messages
-}
-
 /// A large message's buffer is reused for the next large frame only once the
 /// application has dropped the message (`held_memory.rs` shows that it is): one
 /// still held is never written over.
@@ -132,7 +112,12 @@ fn a_large_message_still_held_is_never_written_over() {
 
     // Every message held: each intact after all the others arrived.
     let mut s = server();
-    let held = read_like_a_socket(&mut s, &wire);
+    let mut held = Vec::new();
+    read_as_socket(&mut s, &wire, |e| {
+        if let Event::Message(m) = e {
+            held.push(m);
+        }
+    });
     assert_eq!(held.len(), 6);
     for (i, m) in held.iter().enumerate() {
         assert!(

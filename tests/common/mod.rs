@@ -72,6 +72,23 @@ pub fn drain_events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
+/// Reads `wire` into `conn` as a socket does: at most 64 KiB at a time, never more
+/// than the room offered. After every read each event is polled and handed to
+/// `event`.
+pub fn read_as_socket(conn: &mut Connection, wire: &[u8], mut event: impl FnMut(Event)) {
+    let mut at = 0;
+    while at < wire.len() {
+        let room = conn.read_buf();
+        let n = room.len().min(64 << 10).min(wire.len() - at);
+        room[..n].copy_from_slice(&wire[at..at + n]);
+        conn.handle_read(Timestamp::ZERO, n);
+        at += n;
+        while let Some(e) = conn.poll_event() {
+            event(e);
+        }
+    }
+}
+
 /// Feeds `data` to `conn`, which must take all of it (nothing waits unpolled).
 #[track_caller]
 pub fn feed(conn: &mut Connection, now: Timestamp, data: &[u8]) {
