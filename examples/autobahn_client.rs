@@ -47,8 +47,11 @@ fn main() {
 }
 
 fn open(url: &str) -> Result<blocking::WebSocket<std::net::TcpStream>, Error> {
-    // The cases send messages of up to 16 MiB; the defaults allow them.
-    let (ws, _) = blocking::connect_with(ClientRequest::from_url(url)?, Config::default())?;
+    // The cases send messages of up to 16 MiB; the defaults allow them. Cases 12.*
+    // and 13.* need permessage-deflate offered.
+    let mut config = Config::default();
+    config.deflate = Some(wsmachine::deflate::DeflateConfig::default());
+    let (ws, _) = blocking::connect_with(ClientRequest::from_url(url)?, config)?;
     Ok(ws)
 }
 

@@ -22,6 +22,7 @@ use wsmachine::{ClientRequest, Config, Event, Message, ReconnectPolicy};
 fn main() {
     let mut url = String::from("ws://127.0.0.1:9001");
     let mut protocols = Vec::new();
+    let mut config = Config::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -29,12 +30,14 @@ fn main() {
                 println!(
                     "client: sends stdin lines as text messages, prints what comes back,\n\
                      reconnects with backoff when the server goes away.\n\n\
-                     Usage: cargo run --release --example client -- [URL] [--protocol NAME]...\n\n\
-                     URL defaults to ws://127.0.0.1:9001."
+                     Usage: cargo run --release --example client -- [URL] [--protocol NAME]... [--deflate]\n\n\
+                     URL defaults to ws://127.0.0.1:9001. --deflate offers permessage-deflate\n\
+                     (RFC 7692) and says on each connection whether the server took it."
                 );
                 return;
             }
             "--protocol" => protocols.extend(args.next()),
+            "--deflate" => config.deflate = Some(wsmachine::deflate::DeflateConfig::default()),
             other => url = other.to_string(),
         }
     }
@@ -48,8 +51,7 @@ fn main() {
     for p in protocols {
         request = request.protocol(p);
     }
-    let mut client =
-        ReconnectingClient::with_request(request, Config::default(), ReconnectPolicy::default());
+    let mut client = ReconnectingClient::with_request(request, config, ReconnectPolicy::default());
 
     // Standard input is read on its own thread; lines arrive over a channel.
     let (lines_tx, lines) = mpsc::channel::<Option<String>>();
@@ -91,7 +93,11 @@ fn main() {
                     .protocol
                     .map(|p| format!(" (subprotocol {p})"))
                     .unwrap_or_default();
-                eprintln!("connected to {url}{protocol}");
+                let deflate = match open.deflate {
+                    Some(p) => format!(" (permessage-deflate: {})", p.to_extension()),
+                    None => String::new(),
+                };
+                eprintln!("connected to {url}{protocol}{deflate}");
                 last_activity = Instant::now();
             }
             Ok(Some(ClientEvent::Event(event))) => {

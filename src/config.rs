@@ -118,6 +118,11 @@ pub struct Config {
     /// says [`TransportAction::Close`](crate::TransportAction::Close). Default: 10 s;
     /// on, because without it a peer that never answers holds the connection forever.
     pub close_timeout: Option<Duration>,
+    /// permessage-deflate (RFC 7692): what a client offers and a server accepts, and
+    /// how messages are compressed. Default: `None`, no compression. The message
+    /// limit applies to the inflated size, checked while inflating.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -138,6 +143,8 @@ impl Default for Config {
             idle_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             close_timeout: Some(Duration::from_secs(10)),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -187,6 +194,15 @@ impl Config {
             1,
             u64::from(u32::MAX),
         )?;
+        #[cfg(feature = "deflate")]
+        if let Some((setting, value, min, max)) = self.deflate.as_ref().and_then(|d| d.invalid()) {
+            return Err(ConfigError {
+                setting,
+                value,
+                min,
+                max,
+            });
+        }
         if self.delivery == Delivery::Whole {
             // A whole message lives in one buffer, which cannot exceed isize::MAX.
             let max = isize::MAX as u64;

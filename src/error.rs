@@ -65,6 +65,15 @@ pub enum ProtocolError {
         /// The limit.
         max: u32,
     },
+    /// A compressed message (permessage-deflate, RFC 7692) that inflates past the
+    /// message limit; found while inflating, before more than the limit is held.
+    InflatedTooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// A compressed message whose payload is not a valid deflate stream (RFC 7692
+    /// §7.2.2).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
@@ -72,13 +81,13 @@ impl ProtocolError {
     /// match its type, 1008 for a policy limit, 1009 for a size limit, 1002 otherwise.
     pub const fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             ProtocolError::TooManyFragments { .. } => CloseCode::POLICY_VIOLATION,
-            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
-                CloseCode::MESSAGE_TOO_BIG
-            }
+            ProtocolError::FrameTooLarge { .. }
+            | ProtocolError::MessageTooLarge { .. }
+            | ProtocolError::InflatedTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -114,6 +123,15 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::TooManyFragments { max } => {
                 write!(f, "message in more than {max} fragments")
+            }
+            ProtocolError::InflatedTooLarge { max } => {
+                write!(
+                    f,
+                    "compressed message inflates past the limit of {max} bytes"
+                )
+            }
+            ProtocolError::InvalidCompressedData => {
+                f.write_str("compressed message is not a valid deflate stream")
             }
         }
     }

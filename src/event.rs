@@ -51,6 +51,9 @@ pub struct Open {
     pub protocol: Option<String>,
     /// The negotiated extensions.
     pub extensions: Vec<Extension>,
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateParams>,
     /// For a client, the header fields of the server's 101 response (cookies, for
     /// instance); for a server, empty (the request's are in [`Event::Request`]).
     pub headers: Headers,

@@ -132,6 +132,8 @@ pub mod blocking;
 pub mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 mod error;
 mod event;

@@ -264,7 +264,19 @@ pub(crate) enum Route {
     Reassemble,
     /// [`Delivery::Streamed`]: each piece handed out as it arrives.
     Stream,
+    /// A compressed message (permessage-deflate) delivered whole: inflated into the
+    /// message buffer as it arrives.
+    #[cfg(feature = "deflate")]
+    Inflate,
+    /// A compressed message delivered in pieces, each at most [`PIECE`] bytes of
+    /// inflated data.
+    #[cfg(feature = "deflate")]
+    InflateStream,
 }
+
+/// The most inflated bytes one streamed piece of a compressed message carries.
+#[cfg(feature = "deflate")]
+const PIECE: usize = 64 << 10;
 
 /// Receive-side message state: sequencing (§5.4), limits, UTF-8 (§8.1), and the
 /// buffer of a message reassembled from fragments.
@@ -283,6 +295,15 @@ pub(crate) struct Assembler {
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
     delivered_first: bool,
+    /// The peer's compression context, when permessage-deflate was negotiated.
+    #[cfg(feature = "deflate")]
+    inflater: Option<crate::deflate::codec::Inflater>,
+    /// The message in progress is compressed (RSV1 on its first frame).
+    #[cfg(feature = "deflate")]
+    compressed: bool,
+    /// Streamed mode: inflated bytes of the message delivered so far.
+    #[cfg(feature = "deflate")]
+    inflated: u64,
 }
 
 impl Assembler {
@@ -295,6 +316,10 @@ impl Assembler {
     ) -> Result<Route, ProtocolError> {
         let first = match (header.opcode, self.kind) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            // RFC 7692 §6.1: RSV1 marks a message's first frame only.
+            (OpCode::Continuation, Some(_)) if header.rsv != 0 => {
+                return Err(ProtocolError::ReservedBits(header.rsv));
+            }
             (OpCode::Continuation, Some(_)) => {
                 self.fragments = self.fragments.saturating_add(1);
                 if self.fragments > config.max_fragments {
@@ -306,6 +331,11 @@ impl Assembler {
             }
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
+                #[cfg(feature = "deflate")]
+                {
+                    self.compressed = header.rsv != 0;
+                    self.inflated = 0;
+                }
                 self.kind = Some(if opcode == OpCode::Text {
                     MessageKind::Text
                 } else {
@@ -334,6 +364,13 @@ impl Assembler {
         }
         self.declared = size;
         self.fin = header.fin;
+        #[cfg(feature = "deflate")]
+        if self.compressed {
+            return Ok(match config.delivery {
+                Delivery::Streamed => Route::InflateStream,
+                _ => Route::Inflate,
+            });
+        }
         Ok(match config.delivery {
             Delivery::Streamed => Route::Stream,
             _ if first && header.fin => Route::View,
@@ -387,13 +424,22 @@ impl Assembler {
             self.buf.reserve_exact(target - start);
         }
         self.buf.extend_from_slice(bytes);
+        self.check_buffered(start, ends_message)
+    }
+
+    /// Checks the text added to the buffer since `start`; at the message's end,
+    /// hands the buffer over whole (an idle connection keeps no allocation).
+    fn check_buffered(
+        &mut self,
+        start: usize,
+        ends_message: bool,
+    ) -> Result<Option<Message>, ProtocolError> {
         if self.is_text() {
             check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
         }
         if !ends_message {
             return Ok(None);
         }
-        // Hand the buffer over whole; an idle connection keeps no allocation.
         let payload = Bytes::from(core::mem::take(&mut self.buf));
         Ok(Some(self.finish_view(payload)))
     }
@@ -450,6 +496,103 @@ impl Assembler {
     pub(crate) fn discard(&mut self) {
         self.kind = None;
         self.buf = Vec::new();
+        #[cfg(feature = "deflate")]
+        {
+            self.inflater = None;
+        }
+    }
+
+    /// Whether RSV1 may mark a compressed message (permessage-deflate negotiated).
+    pub(crate) fn inflates(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.inflater.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
+
+    /// permessage-deflate was negotiated: the peer's messages may be compressed.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn set_inflater(&mut self, inflater: crate::deflate::codec::Inflater) {
+        self.inflater = Some(inflater);
+    }
+
+    /// Takes the next unmasked bytes of a [`Route::Inflate`] frame (all of them);
+    /// `last` says they end the frame. The message buffer never grows past the
+    /// message limit: inflating past it is an error as soon as it happens.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn inflate(
+        &mut self,
+        bytes: &[u8],
+        last: bool,
+        config: &Config,
+    ) -> Result<Option<Message>, ProtocolError> {
+        use crate::deflate::codec::TAIL;
+        let ends_message = last && self.fin;
+        let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+        let start = self.buf.len();
+        let Some(inflater) = &mut self.inflater else {
+            return Err(ProtocolError::ReservedBits(0b100));
+        };
+        let inflate = |i: &mut crate::deflate::codec::Inflater, input, out: &mut Vec<u8>| {
+            i.inflate_bounded(input, out, limit)
+                .map_err(|e| inflate_error(e, config))
+        };
+        inflate(inflater, bytes, &mut self.buf)?;
+        if ends_message {
+            // §7.2.2: the empty block the sender left off.
+            inflate(inflater, &TAIL, &mut self.buf)?;
+            inflater.end_message();
+        }
+        self.check_buffered(start, ends_message)
+    }
+
+    /// Takes the next unmasked bytes of a [`Route::InflateStream`] frame, as many as
+    /// make one piece of at most [`PIECE`] inflated bytes; `last` says they end the
+    /// frame. Returns the bytes consumed and the piece, if it is not empty.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn inflate_piece(
+        &mut self,
+        bytes: &[u8],
+        last: bool,
+        config: &Config,
+    ) -> Result<(usize, Option<Fragment>), ProtocolError> {
+        use crate::deflate::codec::TAIL;
+        let left = config.max_message_size.saturating_sub(self.inflated);
+        // One byte past what is left tells that the limit is broken.
+        let cap = usize::try_from(left.saturating_add(1)).map_or(PIECE, |l| l.min(PIECE));
+        let Some(inflater) = &mut self.inflater else {
+            return Err(ProtocolError::ReservedBits(0b100));
+        };
+        let mut out = Vec::new();
+        let used = inflater
+            .inflate(bytes, &mut out, cap)
+            .map_err(|e| inflate_error(e, config))?;
+        let frame_done = last && used == bytes.len();
+        if frame_done && self.fin {
+            let room = usize::try_from(left).unwrap_or(usize::MAX);
+            inflater
+                .inflate_bounded(&TAIL, &mut out, room)
+                .map_err(|e| inflate_error(e, config))?;
+            inflater.end_message();
+        }
+        self.inflated = self.inflated.saturating_add(out.len() as u64);
+        if self.inflated > config.max_message_size {
+            return Err(ProtocolError::InflatedTooLarge {
+                max: config.max_message_size,
+            });
+        }
+        let piece = self.stream(Bytes::from(out), frame_done)?;
+        Ok((used, piece))
+    }
+}
+
+#[cfg(feature = "deflate")]
+fn inflate_error(e: crate::deflate::codec::InflateError, config: &Config) -> ProtocolError {
+    match e {
+        crate::deflate::codec::InflateError::Corrupt => ProtocolError::InvalidCompressedData,
+        crate::deflate::codec::InflateError::TooLarge => ProtocolError::InflatedTooLarge {
+            max: config.max_message_size,
+        },
     }
 }
 

@@ -22,6 +22,14 @@ use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
 use crate::mask::apply_mask;
 use crate::message::{Assembler, Fragment, Message, Route};
 
+#[cfg(feature = "deflate")]
+impl Receiver {
+    /// permessage-deflate was negotiated: compressed messages inflate on arrival.
+    pub(crate) fn set_inflater(&mut self, inflater: crate::deflate::codec::Inflater) {
+        self.assembler.set_inflater(inflater);
+    }
+}
+
 /// What arrived.
 #[derive(Debug)]
 pub(crate) enum Item {
@@ -75,6 +83,9 @@ struct InFrame {
     done: usize,
     /// Payload bytes still to come.
     remaining: usize,
+    /// Bytes at the parse position already unmasked but not yet taken (a compressed
+    /// piece that filled up before its input was used).
+    clear: usize,
 }
 
 impl InFrame {
@@ -362,6 +373,7 @@ impl Receiver {
             start: self.pos,
             done: 0,
             remaining: len,
+            clear: 0,
         }))
     }
 
@@ -375,7 +387,16 @@ impl Receiver {
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
         if let Some(key) = frame.mask {
-            apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
+            let from = at + frame.clear;
+            apply_mask(
+                &mut self.buf[from..at + avail],
+                key,
+                (frame.done + frame.clear) & 3,
+            );
+        }
+        #[cfg(feature = "deflate")]
+        if let Take::Data(Route::InflateStream) = frame.take {
+            return self.inflate_piece(frame, avail, config);
         }
         frame.done += avail;
         frame.remaining -= avail;
@@ -414,6 +435,13 @@ impl Receiver {
                         .assembler
                         .reassemble(&self.buf[at..self.pos], last, config)?
                         .map(Item::Message),
+                    #[cfg(feature = "deflate")]
+                    Route::Inflate => self
+                        .assembler
+                        .inflate(&self.buf[at..self.pos], last, config)?
+                        .map(Item::Message),
+                    #[cfg(feature = "deflate")]
+                    Route::InflateStream => None,
                     Route::Stream => {
                         let piece = if avail == 0 {
                             Bytes::new()
@@ -426,6 +454,31 @@ impl Receiver {
             }
         };
         Ok(item)
+    }
+
+    /// The next piece of a compressed message delivered in pieces: the inflater may
+    /// take only part of the `avail` unmasked bytes, when its piece fills up; the
+    /// rest stay, unmasked, for the next call.
+    #[cfg(feature = "deflate")]
+    fn inflate_piece(
+        &mut self,
+        mut frame: InFrame,
+        avail: usize,
+        config: &Config,
+    ) -> Result<Option<Item>, ProtocolError> {
+        let at = self.pos;
+        let ends_frame = avail == frame.remaining;
+        let (used, piece) =
+            self.assembler
+                .inflate_piece(&self.buf[at..at + avail], ends_frame, config)?;
+        frame.done += used;
+        frame.remaining -= used;
+        frame.clear = avail - used;
+        self.pos += used;
+        let last = frame.remaining == 0;
+        self.data_frame |= last;
+        self.frame = (!last).then_some(frame);
+        Ok(piece.map(Item::Fragment))
     }
 
     /// Whether a data frame arrived whole since the last call.
@@ -455,8 +508,12 @@ fn check_header(
     assembler: &mut Assembler,
 ) -> Result<Take, ProtocolError> {
     // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
-    // meanings for non-zero values".
-    if header.rsv != 0 {
+    // meanings for non-zero values". permessage-deflate defines RSV1, on data
+    // frames only (RFC 7692 §6); the message sequence checks that it marks only a
+    // message's first frame.
+    if header.rsv != 0
+        && (header.rsv != 0b100 || header.opcode.is_control() || !assembler.inflates())
+    {
         return Err(ProtocolError::ReservedBits(header.rsv));
     }
     // §5.1: a server MUST close on an unmasked frame, a client on a masked one.

@@ -12,6 +12,8 @@ use crate::Role;
 use crate::close::{CloseCode, encode_close_payload};
 use crate::entropy::Entropy;
 use crate::error::SendError;
+#[cfg(feature = "deflate")]
+use crate::frame::MAX_HEADER_LEN;
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{Message, MessageKind};
 use crate::tx::{Body, TxQueue, Unsent, encoded_cost, frame_cost};
@@ -103,6 +105,20 @@ pub(crate) struct Sender {
     /// The masking key drawn ahead for our close frame (see
     /// [`prepare_close`](Self::prepare_close)).
     close_key: Option<[u8; 4]>,
+    /// Our compressor, when permessage-deflate was negotiated and may compress.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Compressing>,
+}
+
+/// The send side of permessage-deflate.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Compressing {
+    deflater: crate::deflate::codec::Deflater,
+    /// Messages shorter than this go uncompressed.
+    min_size: usize,
+    /// The message being streamed is compressed.
+    streaming: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -129,6 +145,37 @@ impl Sender {
             waiting_pong: None,
             closed: false,
             close_key: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+
+    /// permessage-deflate was negotiated: messages of at least `min_size` bytes are
+    /// compressed from now on.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn set_deflater(
+        &mut self,
+        deflater: crate::deflate::codec::Deflater,
+        min_size: usize,
+    ) {
+        self.deflate = Some(Compressing {
+            deflater,
+            min_size,
+            streaming: false,
+        });
+    }
+
+    /// Whether a whole message of `len` bytes goes out compressed.
+    fn compresses(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        return self
+            .deflate
+            .as_ref()
+            .is_some_and(|d| len >= d.min_size && len > 0);
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = len;
+            false
         }
     }
 
@@ -139,6 +186,9 @@ impl Sender {
             return Err(SendError::MessageInProgress);
         }
         let kind = message.kind();
+        if self.compresses(message.len()) {
+            return self.compressed(kind.opcode(), true, message.into_bytes(), kind);
+        }
         self.data(
             kind.opcode(),
             true,
@@ -168,7 +218,11 @@ impl Sender {
                 _ => return Err(SendError::InvalidUtf8),
             }
         }
-        self.data(opcode, last, Body::Shared(payload), kind)?;
+        if self.streams_compressed(opcode) {
+            self.compressed(opcode, last, payload, kind)?;
+        } else {
+            self.data(opcode, last, Body::Shared(payload), kind)?;
+        }
         self.outgoing = (!last).then_some(Outgoing { kind, utf8 });
         Ok(())
     }
@@ -194,7 +248,78 @@ impl Sender {
         if self.outgoing.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        if self.compresses(payload.len()) {
+            // Kept whole beside its compressed frame, to hand back if unsent.
+            let original = Bytes::copy_from_slice(payload);
+            return self.compressed(kind.opcode(), true, original, kind);
+        }
         self.data(kind.opcode(), true, Body::Copied(payload), kind)
+    }
+
+    /// Whether the frame of a streamed message goes out compressed: all of a
+    /// message's frames or none, decided at its first (RSV1 is set there only).
+    fn streams_compressed(&mut self, opcode: OpCode) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = &mut self.deflate {
+            if opcode != OpCode::Continuation {
+                d.streaming = true;
+            }
+            return d.streaming;
+        }
+        let _ = opcode;
+        false
+    }
+
+    /// A compressed data frame (RFC 7692 §7.2.1): RSV1 on a message's first frame.
+    /// The room is checked, and a client's key drawn, before the compressor runs:
+    /// with context takeover, a frame refused after compressing would leave the
+    /// compressor ahead of what the peer saw.
+    #[cfg(feature = "deflate")]
+    fn compressed(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        original: Bytes,
+        kind: MessageKind,
+    ) -> Result<(), SendError> {
+        // Deflate's worst case: the input stored, a few bytes per block, the flush.
+        let bound = original.len() + original.len() / 1024 + 64;
+        let room = frame_cost(MAX_HEADER_LEN + bound, bound).saturating_add(original.len());
+        if self.queue.cost().saturating_add(room) > self.limit {
+            return Err(SendError::BufferFull {
+                held: self.queue.cost(),
+                limit: self.limit,
+            });
+        }
+        let mask = self.key(opcode)?;
+        let Some(d) = &mut self.deflate else {
+            return self.data(opcode, fin, Body::Shared(original), kind);
+        };
+        let mut out = Vec::new();
+        d.deflater.compress(&original, &mut out, fin);
+        if fin {
+            d.streaming = false;
+        }
+        let mut header = FrameHeader::new(opcode, out.len() as u64);
+        header.fin = fin;
+        if opcode != OpCode::Continuation {
+            header.rsv = 0b100;
+        }
+        header.mask = mask;
+        self.queue
+            .push_compressed(header, Bytes::from(out), kind, original);
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn compressed(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        original: Bytes,
+        kind: MessageKind,
+    ) -> Result<(), SendError> {
+        self.data(opcode, fin, Body::Shared(original), kind)
     }
 
     /// A message framed once elsewhere ([`Prepared`]): a server queues its bytes,
@@ -242,19 +367,25 @@ impl Sender {
     fn header(&mut self, opcode: OpCode, fin: bool, len: usize) -> Result<FrameHeader, SendError> {
         let mut header = FrameHeader::new(opcode, len as u64);
         header.fin = fin;
-        if self.role == Role::Client {
-            let drawn = if opcode == OpCode::Close {
-                self.close_key.take()
-            } else {
-                None
-            };
-            let key = match drawn {
-                Some(key) => key,
-                None => self.draw_key()?,
-            };
-            header.mask = Some(key);
-        }
+        header.mask = self.key(opcode)?;
         Ok(header)
+    }
+
+    /// The masking key of the next frame: a fresh one for a client (the one drawn
+    /// ahead for a close frame), none for a server.
+    fn key(&mut self, opcode: OpCode) -> Result<Option<[u8; 4]>, SendError> {
+        if self.role != Role::Client {
+            return Ok(None);
+        }
+        let drawn = if opcode == OpCode::Close {
+            self.close_key.take()
+        } else {
+            None
+        };
+        match drawn {
+            Some(key) => Ok(Some(key)),
+            None => self.draw_key().map(Some),
+        }
     }
 
     fn draw_key(&mut self) -> Result<[u8; 4], SendError> {

@@ -88,6 +88,9 @@ struct Meta {
     role: Role,
     fin: bool,
     mask: Option<[u8; 4]>,
+    /// A compressed frame (permessage-deflate), whose payload as the caller gave it
+    /// waits in `originals`.
+    compressed: bool,
 }
 
 /// Output bytes sealed in order: whole frames gathered together (`head_len == 0`),
@@ -131,6 +134,9 @@ pub(crate) struct TxQueue {
     /// [`frame_cost`] and each sealed tail's `extra_cost`. The tail buffer's unused
     /// room (at most [`TAIL_MAX`]) is not counted.
     cost: usize,
+    /// The uncompressed payloads of the compressed frames queued, in order: what
+    /// [`take_unsent`](Self::take_unsent) hands back for them. Counted in `cost`.
+    originals: alloc::collections::VecDeque<Bytes>,
 }
 
 impl TxQueue {
@@ -153,6 +159,31 @@ impl TxQueue {
         header: FrameHeader,
         payload: Body<'_>,
         kind: Option<MessageKind>,
+    ) {
+        self.push_frame(header, payload, kind, false);
+    }
+
+    /// Queues a compressed data frame, keeping the payload it was made from: if the
+    /// frame is never written, that is what the caller gets back.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn push_compressed(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+        kind: MessageKind,
+        original: Bytes,
+    ) {
+        self.push_frame(header, Body::Shared(payload), Some(kind), true);
+        self.cost += original.len();
+        self.originals.push_back(original);
+    }
+
+    fn push_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Body<'_>,
+        kind: Option<MessageKind>,
+        compressed: bool,
     ) {
         let role = match kind {
             Some(kind) => Role::Data {
@@ -204,6 +235,7 @@ impl TxQueue {
             role,
             fin: header.fin,
             mask: header.mask,
+            compressed,
         });
         self.buffered += len;
     }
@@ -236,6 +268,7 @@ impl TxQueue {
             role,
             fin: true,
             mask: None,
+            compressed: false,
         });
         self.buffered += len;
     }
@@ -320,6 +353,11 @@ impl TxQueue {
                 Role::Http => len + RECORD_COST + SEGMENT_COST,
                 _ => frame_cost(len, payload),
             };
+            if front.compressed
+                && let Some(original) = self.originals.pop_front()
+            {
+                self.cost -= original.len();
+            }
             self.frames.pop_front();
             // The whole frame is out: drop its bytes from the buffer that holds it.
             match self.segments.front_mut() {
@@ -365,13 +403,19 @@ impl TxQueue {
             let Role::Data { kind, first } = meta.role else {
                 continue;
             };
-            let mut data = frame[usize::from(meta.head_len)..].to_vec();
-            if let Some(key) = meta.mask {
-                apply_mask(&mut data, key, 0);
-            }
+            let data = match meta.compressed {
+                true => self.originals.pop_front().unwrap_or_default(),
+                false => {
+                    let mut data = frame[usize::from(meta.head_len)..].to_vec();
+                    if let Some(key) = meta.mask {
+                        apply_mask(&mut data, key, 0);
+                    }
+                    Bytes::from(data)
+                }
+            };
             unsent.push(Unsent {
                 kind,
-                data: Bytes::from(data),
+                data,
                 first,
                 last: meta.fin,
             });

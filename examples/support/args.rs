@@ -22,6 +22,9 @@ Options (SECS may have a fraction; 0 turns a timer off):
   --max-message BYTES     largest message accepted (default 16777216); larger ones get 1009
   --max-output BYTES      output a connection may hold unwritten (default: max-message + 64 KiB)
   --max-connections N     connections served at once (default 1024); more get 503
+  --deflate               accept permessage-deflate (RFC 7692) when a client offers it
+  --deflate-window BITS   with --deflate: the window both sides compress with, 9-15 (default 15)
+  --deflate-no-context    with --deflate: no compression context kept between messages
   -h, --help              show this help";
 
 /// Parses the echo servers' options; prints `usage` and exits on `--help` or an
@@ -37,6 +40,7 @@ pub fn parse_server_args(usage: &str) -> ServerArgs {
         max_connections: 1024,
     };
     let mut max_output = None;
+    let mut deflate: Option<wsmachine::deflate::DeflateConfig> = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| -> String {
@@ -67,9 +71,24 @@ pub fn parse_server_args(usage: &str) -> ServerArgs {
                     fail(usage, "--max-connections must be at least 1");
                 }
             }
+            "--deflate" => {
+                deflate.get_or_insert_with(Default::default);
+            }
+            "--deflate-window" => {
+                let bits: u8 = number(usage, &arg, &value(&arg));
+                let d = deflate.get_or_insert_with(Default::default);
+                d.server_max_window_bits = bits;
+                d.client_max_window_bits = bits;
+            }
+            "--deflate-no-context" => {
+                let d = deflate.get_or_insert_with(Default::default);
+                d.server_no_context_takeover = true;
+                d.client_no_context_takeover = true;
+            }
             other => fail(usage, &format!("unknown option {other}")),
         }
     }
+    args.config.deflate = deflate;
     // One echoed message at a time is queued (the echo waits for it to be written),
     // plus room for pongs and a close frame.
     let message = usize::try_from(args.config.max_message_size).unwrap_or(usize::MAX);

@@ -62,6 +62,40 @@ impl Connection {
         }
     }
 
+    /// Sets up the negotiated extensions (permessage-deflate: the peer's inflater
+    /// and our compressor).
+    #[cfg(feature = "deflate")]
+    pub(super) fn start_extensions(&mut self) {
+        use crate::deflate::codec::{Deflater, Inflater};
+        let Some(p) = self.negotiated.deflate else {
+            return;
+        };
+        let config = self.config.deflate.clone().unwrap_or_default();
+        // Our direction keeps to our own settings too: a client that offered a
+        // limit on its window or its context is bound by it (§7.1.1.2, §7.1.2.2).
+        let (own_bits, own_reset, peer_bits, peer_reset) = match self.role {
+            crate::Role::Server => (
+                p.server_max_window_bits.min(config.server_max_window_bits),
+                p.server_no_context_takeover || config.server_no_context_takeover,
+                p.client_max_window_bits,
+                p.client_no_context_takeover,
+            ),
+            crate::Role::Client => (
+                p.client_max_window_bits.min(config.client_max_window_bits),
+                p.client_no_context_takeover || config.client_no_context_takeover,
+                p.server_max_window_bits,
+                p.server_no_context_takeover,
+            ),
+        };
+        self.rx.set_inflater(Inflater::new(peer_bits, peer_reset));
+        if let Some(deflater) = Deflater::new(config.level, own_bits, own_reset) {
+            self.tx.set_deflater(deflater, config.min_size);
+        }
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    pub(super) fn start_extensions(&mut self) {}
+
     pub(super) fn terminate(&mut self, cause: Cause) {
         let effects = self.life.terminate(cause);
         self.apply(effects);
@@ -86,9 +120,12 @@ impl Connection {
                 let open = Open {
                     protocol: negotiated.protocol.clone(),
                     extensions: negotiated.extensions.clone(),
+                    #[cfg(feature = "deflate")]
+                    deflate: negotiated.deflate,
                     headers,
                 };
                 self.negotiated = negotiated;
+                self.start_extensions();
                 let effects = self.life.opened(open);
                 self.apply(effects);
                 // Nothing waits before these bytes: all of them are taken.

@@ -176,6 +176,8 @@ impl Connection {
         now: Timestamp,
     ) -> Result<Connection, HandshakeError> {
         let mut entropy: Box<dyn Entropy + Send> = Box::new(entropy);
+        #[cfg(feature = "deflate")]
+        let request = offer_deflate(request, &config);
         let key = generate_key(&mut *entropy).map_err(HandshakeError::Entropy)?;
         let head = request.encode(&key)?;
         let life = Lifecycle::connecting(Role::Client, Opening::client(request, key));
@@ -209,6 +211,7 @@ impl Connection {
             now,
         )?;
         conn.negotiated = negotiated;
+        conn.start_extensions();
         // Nothing waits yet: all of it is taken.
         let _ = conn.handle_data(now, leftover);
         Ok(conn)
@@ -229,6 +232,7 @@ impl Connection {
         let life = Lifecycle::open(Role::Client);
         let mut conn = Connection::new(config, life, Role::Client, Some(entropy), now)?;
         conn.negotiated = negotiated;
+        conn.start_extensions();
         let _ = conn.handle_data(now, leftover);
         Ok(conn)
     }
@@ -279,6 +283,12 @@ impl Connection {
     /// What the opening handshake settled.
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
+    }
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<crate::deflate::DeflateParams> {
+        self.negotiated.deflate
     }
 
     /// (Server) The upgrade request awaiting [`accept`](Self::accept) or
@@ -434,15 +444,23 @@ impl Connection {
     /// invalid (a subprotocol the client did not offer, a bad header field).
     pub fn accept(&mut self, now: Timestamp, accept: Accept) -> Result<(), SendError> {
         self.observe(now);
-        let accepted = match self.life.opening_mut().and_then(|o| o.accept(&accept)) {
+        let config = &self.config;
+        let accepted = match self
+            .life
+            .opening_mut()
+            .and_then(|o| o.accept(&accept, config))
+        {
             None => return Err(SendError::InvalidState(self.state())),
             Some(answer) => answer.map_err(SendError::Handshake)?,
         };
         self.tx.http(Bytes::from(accepted.response));
         self.negotiated = accepted.negotiated;
+        self.start_extensions();
         let open = Open {
             protocol: self.negotiated.protocol.clone(),
-            extensions: Vec::new(),
+            extensions: self.negotiated.extensions.clone(),
+            #[cfg(feature = "deflate")]
+            deflate: self.negotiated.deflate,
             headers: Headers::new(),
         };
         let effects = self.life.opened(open);
@@ -677,4 +695,23 @@ impl Connection {
         self.track_output(false);
         unsent
     }
+}
+
+/// A client's request with the permessage-deflate offers of [`Config::deflate`],
+/// unless the caller made its own.
+#[cfg(feature = "deflate")]
+fn offer_deflate(mut request: ClientRequest, config: &Config) -> ClientRequest {
+    let Some(deflate) = &config.deflate else {
+        return request;
+    };
+    let offered = request
+        .extensions()
+        .iter()
+        .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME));
+    if !offered {
+        for offer in deflate.offers() {
+            request = request.extension(offer);
+        }
+    }
+    request
 }

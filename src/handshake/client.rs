@@ -326,6 +326,8 @@ impl ClientRequest {
                 return Err(HandshakeError::UnofferedExtension(ext.name.clone()));
             }
         }
+        #[cfg(feature = "deflate")]
+        crate::deflate::check_answers(&extensions, &self.extensions)?;
         let mut selected = headers.list("sec-websocket-protocol");
         let protocol = selected.next().map(String::from);
         if let Some(extra) = selected.next() {

@@ -148,15 +148,25 @@ impl Opening {
     /// (Server) Answers the pending request with a 101. Fails, changing nothing,
     /// when the answer does not fit the request (a subprotocol it did not offer, a
     /// bad header field). `None` when no request is pending.
-    pub(crate) fn accept(&mut self, accept: &Accept) -> Option<Result<Accepted, HandshakeError>> {
+    pub(crate) fn accept(
+        &mut self,
+        accept: &Accept,
+        config: &Config,
+    ) -> Option<Result<Accepted, HandshakeError>> {
         let request = self.request()?;
+        let accept = with_extensions(accept, request, config);
         let response = match accept.response(request) {
             Ok(response) => response,
             Err(e) => return Some(Err(e)),
         };
         let negotiated = Negotiated {
             protocol: accept.selected_protocol().map(String::from),
-            extensions: Vec::new(),
+            extensions: accept.selected_extensions().to_vec(),
+            // `Accept::check` made sure an answered permessage-deflate is valid.
+            #[cfg(feature = "deflate")]
+            deflate: crate::deflate::find(accept.selected_extensions())
+                .ok()
+                .flatten(),
         };
         let Opening::ServerDecision { early, .. } = self else {
             return None;
@@ -173,6 +183,29 @@ impl Opening {
         self.request()?;
         Some(reject.check())
     }
+}
+
+/// The application's answer with the extensions the connection answers itself:
+/// permessage-deflate, per [`Config::deflate`], unless the application answered it.
+fn with_extensions<'a>(
+    accept: &'a Accept,
+    request: &Request,
+    config: &Config,
+) -> alloc::borrow::Cow<'a, Accept> {
+    #[cfg(feature = "deflate")]
+    if let Some(deflate) = &config.deflate {
+        let answered = accept
+            .selected_extensions()
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME));
+        if !answered
+            && let Some((answer, _)) = crate::deflate::negotiate(request.extensions(), deflate)
+        {
+            return alloc::borrow::Cow::Owned(accept.clone().extension(answer));
+        }
+    }
+    let _ = (request, config);
+    alloc::borrow::Cow::Borrowed(accept)
 }
 
 fn server_head(mut head: HeadReader, data: &[u8], config: &Config) -> Step {
@@ -262,6 +295,9 @@ fn client_head(
         Ok((protocol, extensions)) => Step::Open {
             negotiated: Negotiated {
                 protocol,
+                // `check_response` made sure an answered permessage-deflate is valid.
+                #[cfg(feature = "deflate")]
+                deflate: crate::deflate::find(&extensions).ok().flatten(),
                 extensions,
             },
             headers: response.headers,

@@ -107,6 +107,14 @@ impl Accept {
         if let Some(p) = self.selected_protocol() {
             headers.push("sec-websocket-protocol", p);
         }
+        if !self.selected_extensions().is_empty() {
+            let list: alloc::vec::Vec<alloc::string::String> = self
+                .selected_extensions()
+                .iter()
+                .map(alloc::string::ToString::to_string)
+                .collect();
+            headers.push("sec-websocket-extensions", list.join(", "));
+        }
         to_header_map(&headers, response.headers_mut())?;
         to_header_map(self.headers(), response.headers_mut())?;
         Ok(response)

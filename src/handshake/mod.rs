@@ -37,6 +37,12 @@ pub struct Negotiated {
     pub protocol: Option<String>,
     /// The extensions both ends agreed on (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<Extension>,
+    /// The permessage-deflate parameters in force, when it was negotiated. A
+    /// connection compresses and inflates only when this is set: a server that
+    /// upgrades elsewhere sets it from [`deflate::negotiate`](crate::deflate::negotiate),
+    /// a client from [`deflate::check_response`](crate::deflate::check_response).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateParams>,
 }
 
 impl Negotiated {
@@ -45,6 +51,8 @@ impl Negotiated {
         Negotiated {
             protocol: None,
             extensions: Vec::new(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -52,7 +60,7 @@ impl Negotiated {
     pub fn with_protocol(protocol: impl Into<String>) -> Negotiated {
         Negotiated {
             protocol: Some(protocol.into()),
-            extensions: Vec::new(),
+            ..Negotiated::none()
         }
     }
 }
@@ -437,6 +445,9 @@ pub enum HandshakeError {
     UnofferedProtocol(String),
     /// The server selected an extension that was not offered (§4.1 check 5).
     UnofferedExtension(String),
+    /// The server's answer to an offered extension breaks the extension's rules
+    /// (for permessage-deflate, RFC 7692 §7.1): the extension and what is wrong.
+    InvalidExtension(String),
     /// A header the caller asked to send has a name that is not a token, or a value
     /// with CR, LF or NUL.
     InvalidHeader(String),
@@ -497,6 +508,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::Accept => f.write_str("wrong Sec-WebSocket-Accept"),
             HandshakeError::UnofferedProtocol(p) => write!(f, "subprotocol {p:?} not offered"),
             HandshakeError::UnofferedExtension(e) => write!(f, "extension {e:?} not offered"),
+            HandshakeError::InvalidExtension(why) => write!(f, "invalid extension answer: {why}"),
             HandshakeError::InvalidHeader(n) => write!(f, "invalid header field {n:?}"),
             HandshakeError::Url(why) => write!(f, "invalid WebSocket URL: {why}"),
             HandshakeError::Entropy(e) => fmt::Display::fmt(e, f),

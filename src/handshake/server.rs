@@ -324,6 +324,7 @@ const RESERVED: [&str; 5] = [
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Accept {
     protocol: Option<String>,
+    extensions: Vec<Extension>,
     headers: Headers,
 }
 
@@ -337,6 +338,20 @@ impl Accept {
     pub fn protocol(mut self, protocol: impl Into<String>) -> Accept {
         self.protocol = Some(protocol.into());
         self
+    }
+
+    /// Accepts an extension, as the answer to the client's offer of it (§9.1): the
+    /// client must have offered one by that name. A [`Connection`](crate::Connection)
+    /// with [`Config::deflate`](crate::Config::deflate) set answers permessage-deflate
+    /// itself unless the application does here.
+    pub fn extension(mut self, extension: Extension) -> Accept {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// The accepted extensions, as answered.
+    pub fn selected_extensions(&self) -> &[Extension] {
+        &self.extensions
     }
 
     /// Adds a header field to the response.
@@ -363,6 +378,22 @@ impl Accept {
         {
             return Err(HandshakeError::UnofferedProtocol(p.clone()));
         }
+        for e in &self.extensions {
+            e.check()?;
+            #[cfg(feature = "deflate")]
+            if e.name.eq_ignore_ascii_case(crate::deflate::NAME) {
+                crate::deflate::DeflateParams::from_extension(e).map_err(|why| {
+                    HandshakeError::InvalidExtension(alloc::format!("{}: {why}", e.name))
+                })?;
+            }
+            if !request
+                .extensions
+                .iter()
+                .any(|offered| offered.name.eq_ignore_ascii_case(&e.name))
+            {
+                return Err(HandshakeError::UnofferedExtension(e.name.clone()));
+            }
+        }
         for (name, value) in self.headers.iter() {
             check_field(name, value)?;
             if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
@@ -386,6 +417,14 @@ impl Accept {
         );
         if let Some(p) = &self.protocol {
             write_header(&mut out, "Sec-WebSocket-Protocol", p.as_bytes());
+        }
+        if !self.extensions.is_empty() {
+            let list: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
+            write_header(
+                &mut out,
+                "Sec-WebSocket-Extensions",
+                list.join(", ").as_bytes(),
+            );
         }
         self.headers.write_to(&mut out);
         out.extend_from_slice(b"\r\n");

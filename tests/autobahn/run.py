@@ -67,7 +67,8 @@ def judge(index_path, role):
 
 def server_role(kosoku, bin_dir, out, example="echo_server"):
     port = free_port()
-    server = subprocess.Popen([os.path.join(bin_dir, example), "--addr", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([os.path.join(bin_dir, example), "--addr", f"127.0.0.1:{port}",
+                               "--deflate"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
