@@ -45,6 +45,17 @@ pub struct Prepared {
     frame: Bytes,
     head_len: usize,
     kind: MessageKind,
+    /// The payload compressed from a fresh context (see [`Prepared::deflated`]).
+    #[cfg(feature = "deflate")]
+    deflated: Option<Deflated>,
+}
+
+/// A prepared message's compressed payload, and the window it was compressed with.
+#[cfg(feature = "deflate")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Deflated {
+    payload: Bytes,
+    window_bits: u8,
 }
 
 impl Prepared {
@@ -63,7 +74,39 @@ impl Prepared {
             frame: Bytes::from(frame),
             head_len,
             kind,
+            #[cfg(feature = "deflate")]
+            deflated: None,
         }
+    }
+
+    /// Frames `message` like [`new`](Self::new), and also compresses it once, from a
+    /// fresh context, with `config`'s level and `server_max_window_bits`
+    /// (permessage-deflate, RFC 7692). A message compressed alone refers to nothing
+    /// sent before it, so every connection that compresses with at least that window
+    /// sends these same compressed bytes:
+    ///
+    /// - without context takeover on its side, nothing else changes;
+    /// - with context takeover, its compressor starts afresh after this message
+    ///   (the peer's window now ends with data the compressor never saw), which costs
+    ///   some ratio on the next message only.
+    ///
+    /// Where it cannot be shared (no compression negotiated, a smaller window, a
+    /// message under [`DeflateConfig::min_size`](crate::deflate::DeflateConfig::min_size))
+    /// the uncompressed frame goes out instead, which every peer accepts.
+    #[cfg(feature = "deflate")]
+    pub fn deflated(
+        message: impl Into<Message>,
+        config: &crate::deflate::DeflateConfig,
+    ) -> Prepared {
+        use crate::deflate::codec::Deflater;
+        let mut prepared = Prepared::new(message);
+        let window_bits = config.server_max_window_bits;
+        prepared.deflated = Deflater::compress_alone(config.level, window_bits, prepared.payload())
+            .map(|payload| Deflated {
+                payload: Bytes::from(payload),
+                window_bits,
+            });
+        prepared
     }
 
     /// The frame's bytes as a server sends them.
@@ -181,12 +224,12 @@ impl Sender {
 
     /// A whole message as one frame. The payload is not copied for a server; a
     /// client masks it in place if the buffer is not shared, else masks a copy.
-    pub(crate) fn message(&mut self, message: Message) -> Result<(), SendError> {
+    pub(crate) fn message(&mut self, message: Message, compress: bool) -> Result<(), SendError> {
         if self.outgoing.is_some() {
             return Err(SendError::MessageInProgress);
         }
         let kind = message.kind();
-        if self.compresses(message.len()) {
+        if compress && self.compresses(message.len()) {
             return self.compressed(kind.opcode(), true, message.into_bytes(), kind);
         }
         self.data(
@@ -329,6 +372,10 @@ impl Sender {
         if self.outgoing.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        #[cfg(feature = "deflate")]
+        if let Some(deflated) = self.shares_deflated(message) {
+            return self.prepared_deflated(message, deflated);
+        }
         if self.role == Role::Client {
             let payload = message.frame.slice(message.head_len..);
             return self.data(
@@ -347,6 +394,42 @@ impl Sender {
         }
         self.queue
             .push_encoded(message.frame.clone(), message.head_len, message.kind);
+        Ok(())
+    }
+
+    /// The compressed bytes of `message` this connection may send as they are: it
+    /// compresses a message of that size, with a window at least as large.
+    #[cfg(feature = "deflate")]
+    fn shares_deflated(&self, message: &Prepared) -> Option<Bytes> {
+        let deflated = message.deflated.as_ref()?;
+        let d = self.deflate.as_ref()?;
+        (self.compresses(message.payload().len())
+            && d.deflater.window_bits() >= deflated.window_bits)
+            .then(|| deflated.payload.clone())
+    }
+
+    /// Queues a prepared message's compressed payload (shared, not copied, on a
+    /// server); with context takeover, our compressor starts afresh after it.
+    #[cfg(feature = "deflate")]
+    fn prepared_deflated(&mut self, message: &Prepared, payload: Bytes) -> Result<(), SendError> {
+        let original = message.frame.slice(message.head_len..);
+        let room = frame_cost(MAX_HEADER_LEN + payload.len(), payload.len())
+            .saturating_add(original.len());
+        if self.queue.cost().saturating_add(room) > self.limit {
+            return Err(SendError::BufferFull {
+                held: self.queue.cost(),
+                limit: self.limit,
+            });
+        }
+        let opcode = message.kind.opcode();
+        let mut header = FrameHeader::new(opcode, payload.len() as u64);
+        header.rsv = 0b100;
+        header.mask = self.key(opcode)?;
+        if let Some(d) = &mut self.deflate {
+            d.deflater.forget();
+        }
+        self.queue
+            .push_compressed(header, payload, message.kind, original);
         Ok(())
     }
 

@@ -376,13 +376,88 @@ fn unsent_compressed_messages_come_back_as_sent() {
 }
 
 #[test]
-fn a_prepared_message_goes_out_uncompressed_on_a_compressing_connection() {
+fn a_plain_prepared_message_goes_out_uncompressed_on_a_compressing_connection() {
     let mut p = deflate_pair(DeflateConfig::default(), DeflateConfig::default());
     let news = wsmachine::Prepared::new("broadcast text that is not compressed per connection");
     p.server.send_prepared(&news).unwrap();
     let f = sent(&mut p.server);
     assert_eq!(f[0].header.rsv, 0);
     assert_eq!(&f[0].payload[..], news.payload());
+}
+
+#[test]
+fn a_deflated_prepared_message_is_shared_where_the_window_allows() {
+    let text = "news for every subscriber, compressed once for all of them. ".repeat(30);
+    let news = wsmachine::Prepared::deflated(text.as_str(), &DeflateConfig::default());
+    let mut small = DeflateConfig::default();
+    small.server_max_window_bits = 10;
+    let small_news = wsmachine::Prepared::deflated(text.as_str(), &small);
+    let mut no_takeover = DeflateConfig::default();
+    no_takeover.server_no_context_takeover = true;
+    for (server, takeover) in [(DeflateConfig::default(), true), (no_takeover, false)] {
+        let mut p = deflate_pair(DeflateConfig::default(), server);
+        // A message before and after: with context takeover the compressor starts
+        // afresh after the shared one, and the peer still inflates all three.
+        p.server.send(text.as_str()).unwrap();
+        p.server.send_prepared(&news).unwrap();
+        p.server.send_prepared(&small_news).unwrap();
+        p.server.send(text.as_str()).unwrap();
+        let mut wire = Vec::new();
+        p.server.transmit_into(&mut wire);
+        let f = frames(&wire);
+        assert!(
+            f.iter().all(|f| f.header.rsv == 0b100),
+            "takeover {takeover}"
+        );
+        assert!(f[1].payload.len() < text.len() / 4);
+        // The fresh context after the shared message: the last frame cannot refer
+        // back to the first, so it is no smaller than a message compressed alone.
+        assert_eq!(
+            f[3].payload.len(),
+            f[0].payload.len(),
+            "takeover {takeover}"
+        );
+        feed(&mut p.client, T0, &wire);
+        assert_eq!(texts(&drain_events(&mut p.client)), vec![text.clone(); 4]);
+    }
+    // A connection whose window is smaller than the prepared one's sends it plain.
+    let mut c = DeflateConfig::default();
+    c.server_max_window_bits = 9;
+    let mut p = deflate_pair(c, DeflateConfig::default());
+    assert_eq!(p.server.deflate().unwrap().server_max_window_bits, 9);
+    p.server.send_prepared(&news).unwrap();
+    p.server.send_prepared(&small_news).unwrap();
+    let mut wire = Vec::new();
+    p.server.transmit_into(&mut wire);
+    let rsv: Vec<u8> = frames(&wire).iter().map(|f| f.header.rsv).collect();
+    assert_eq!(rsv, [0, 0]);
+    feed(&mut p.client, T0, &wire);
+    assert_eq!(texts(&drain_events(&mut p.client)), vec![text.clone(); 2]);
+    // A client masks each frame, but the compressed payload is still the shared one.
+    let mut p = deflate_pair(DeflateConfig::default(), DeflateConfig::default());
+    p.client.send_prepared(&news).unwrap();
+    let f = sent(&mut p.client);
+    assert_eq!(f[0].header.rsv, 0b100);
+    assert!(f[0].header.mask.is_some());
+    let mut back = Vec::new();
+    p.server.send_prepared(&news).unwrap();
+    p.server.transmit_into(&mut back);
+    assert_eq!(f[0].payload, frames(&back)[0].payload);
+}
+
+#[test]
+fn a_message_sent_uncompressed_on_request_stays_plain() {
+    let mut p = deflate_pair(DeflateConfig::default(), DeflateConfig::default());
+    let text = "already compressed, or not worth it; ".repeat(10);
+    p.server.send_uncompressed(text.as_str()).unwrap();
+    p.server.send(text.as_str()).unwrap();
+    p.server.send_uncompressed(text.as_str()).unwrap();
+    let mut wire = Vec::new();
+    p.server.transmit_into(&mut wire);
+    let rsv: Vec<u8> = frames(&wire).iter().map(|f| f.header.rsv).collect();
+    assert_eq!(rsv, [0, 0b100, 0]);
+    feed(&mut p.client, T0, &wire);
+    assert_eq!(texts(&drain_events(&mut p.client)), vec![text.clone(); 3]);
 }
 
 #[test]

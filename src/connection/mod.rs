@@ -488,8 +488,20 @@ impl Connection {
     /// Queues a whole message as one frame. The payload is not copied for a server;
     /// a client masks it in place if the buffer is not shared, else masks a copy.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_whole(message.into(), true)
+    }
+
+    /// Queues a whole message that goes out uncompressed even when permessage-deflate
+    /// was negotiated (RFC 7692 §6: compression is per message), for payloads that
+    /// are compressed already or too short to gain. Otherwise like
+    /// [`send`](Self::send).
+    pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_whole(message.into(), false)
+    }
+
+    fn send_whole(&mut self, message: Message, compress: bool) -> Result<(), SendError> {
         self.check_open()?;
-        self.tx.message(message.into())?;
+        self.tx.message(message, compress)?;
         self.track_output(false);
         Ok(())
     }
@@ -529,7 +541,10 @@ impl Connection {
     /// Queues a message framed once for many connections ([`Prepared`]): on a
     /// server, at the cost of a reference count (the frame's bytes are shared with
     /// every connection that sends them); a client frames it anew, as it masks each
-    /// frame with a key of its own.
+    /// frame with a key of its own. With permessage-deflate, a message prepared with
+    /// [`Prepared::deflated`] goes out compressed where the connection's window
+    /// allows, else uncompressed; one made with [`Prepared::new`] goes out
+    /// uncompressed.
     pub fn send_prepared(&mut self, message: &Prepared) -> Result<(), SendError> {
         self.check_open()?;
         self.tx.prepared(message)?;

@@ -204,6 +204,28 @@ impl Deflater {
         }
     }
 
+    /// The window this side compresses with, in bits.
+    pub(crate) fn window_bits(&self) -> u8 {
+        self.window
+    }
+
+    /// Drops the context between messages: a message compressed elsewhere, from a
+    /// fresh context, was sent, and the peer's window now ends with its data, which
+    /// this context never saw; back-references from here on stay within what it
+    /// compresses next.
+    pub(crate) fn forget(&mut self) {
+        self.state = None;
+    }
+
+    /// Compresses one whole message from a fresh context, as any receiver with a
+    /// window of at least `window_bits` inflates it; `None` for an 8-bit window.
+    pub(crate) fn compress_alone(level: u8, window_bits: u8, input: &[u8]) -> Option<Vec<u8>> {
+        let mut deflater = Deflater::new(level, window_bits, true)?;
+        let mut out = Vec::new();
+        deflater.compress(input, &mut out, true);
+        Some(out)
+    }
+
     /// Whether a context is held (for the memory accounting of tests).
     #[cfg(test)]
     pub(crate) fn holds_context(&self) -> bool {

@@ -387,22 +387,29 @@ pub fn negotiate(
 
 /// A client's check of the server's answer `ext` against its `offers` (§7.1): the
 /// answer must be valid and acceptable for at least one permessage-deflate offer.
+///
+/// Returns the parameters in force. The answer does not say which offer it accepts,
+/// and an offer's `client_no_context_takeover` or `client_max_window_bits=N` is a
+/// promise the server may rely on without answering it (§7.1.1.2, §7.1.2.2): when an
+/// offer that fits the answer made one, the client keeps it. (A sender that drops
+/// its context or uses a smaller window is always understood.)
 pub fn check_response(
     ext: &Extension,
     offers: &[Extension],
 ) -> Result<DeflateParams, DeflateError> {
     let answer = Params::parse(ext)?;
-    let params = DeflateParams::from_extension(ext)?;
+    let mut params = DeflateParams::from_extension(ext)?;
     let fits = |offer: &Extension| {
         let Ok(o) = Params::parse(offer) else {
             return false;
         };
         // §7.1.1.1 and §7.1.2.1: a restriction offered must be answered, the
-        // server's window no larger than offered.
+        // server's window no larger than offered, and not limited unless offered.
         (!o.server_no_takeover || answer.server_no_takeover)
-            && match o.server_bits {
-                Some(offered) => answer.server_bits.is_some_and(|b| b <= offered),
-                None => true,
+            && match (o.server_bits, answer.server_bits) {
+                (Some(offered), Some(b)) => b <= offered,
+                (None, None) => true,
+                _ => false,
             }
             // §7.1.2.2: only when offered, and no larger than an offered value.
             && match answer.client_bits {
@@ -414,11 +421,20 @@ pub fn check_response(
                 },
             }
     };
-    if offers
-        .iter()
-        .filter(|o| o.name.eq_ignore_ascii_case(NAME))
-        .any(fits)
-    {
+    let mut fitted = false;
+    for offer in offers.iter().filter(|o| o.name.eq_ignore_ascii_case(NAME)) {
+        if !fits(offer) {
+            continue;
+        }
+        fitted = true;
+        if let Ok(o) = Params::parse(offer) {
+            params.client_no_context_takeover |= o.client_no_takeover;
+            if let Some(Some(bits)) = o.client_bits {
+                params.client_max_window_bits = params.client_max_window_bits.min(bits);
+            }
+        }
+    }
+    if fitted {
         Ok(params)
     } else {
         Err(DeflateError::NotOffered)
@@ -441,6 +457,14 @@ pub(crate) fn check_answers(
         check_response(answer, offers).map_err(invalid)?;
     }
     Ok(())
+}
+
+/// A client's parameters in force after the server answered `answers` to `offers`
+/// (already checked by [`check_answers`]): `None` when permessage-deflate was not
+/// answered.
+pub(crate) fn in_force(answers: &[Extension], offers: &[Extension]) -> Option<DeflateParams> {
+    let answer = answers.iter().find(|e| e.name.eq_ignore_ascii_case(NAME))?;
+    check_response(answer, offers).ok()
 }
 
 /// Finds permessage-deflate among negotiated extensions: `Ok(None)` when absent.

@@ -155,6 +155,41 @@ fn a_client_checks_the_answer_against_its_offers() {
 }
 
 #[test]
+fn a_client_keeps_the_promises_of_an_offer_that_fits_the_answer() {
+    let offers = [
+        ext("permessage-deflate; server_max_window_bits=10; client_max_window_bits"),
+        ext("permessage-deflate; client_no_context_takeover; client_max_window_bits=11"),
+        ext("permessage-deflate; client_max_window_bits"),
+    ];
+    let in_force = |answer: &str| {
+        let p = check_response(&ext(answer), &offers).unwrap();
+        (p.client_no_context_takeover, p.client_max_window_bits)
+    };
+    // Fits the second and third: the second's promises hold, though the answer
+    // leaves them out.
+    assert_eq!(in_force("permessage-deflate"), (true, 11));
+    assert_eq!(
+        in_force("permessage-deflate; client_max_window_bits=10"),
+        (true, 10)
+    );
+    // Fits the first only, or the third only: nothing was promised.
+    assert_eq!(
+        in_force("permessage-deflate; server_max_window_bits=9; client_max_window_bits=12"),
+        (false, 12)
+    );
+    assert_eq!(
+        in_force("permessage-deflate; client_max_window_bits=13"),
+        (false, 13)
+    );
+    // A server window answered where none was offered fits no offer (§7.1.2.1).
+    let bare = [ext("permessage-deflate")];
+    assert_eq!(
+        check_response(&ext("permessage-deflate; server_max_window_bits=12"), &bare),
+        Err(DeflateError::NotOffered)
+    );
+}
+
+#[test]
 fn settings_out_of_range_are_named() {
     let mut c = DeflateConfig::default();
     assert_eq!(c.invalid(), None);

@@ -295,9 +295,10 @@ fn client_head(
         Ok((protocol, extensions)) => Step::Open {
             negotiated: Negotiated {
                 protocol,
-                // `check_response` made sure an answered permessage-deflate is valid.
+                // `check_response` made sure an answered permessage-deflate is valid
+                // and fits an offer; this gives the parameters in force.
                 #[cfg(feature = "deflate")]
-                deflate: crate::deflate::find(&extensions).ok().flatten(),
+                deflate: crate::deflate::in_force(&extensions, request.extensions()),
                 extensions,
             },
             headers: response.headers,

@@ -6,9 +6,10 @@ roles and judges the run from each report's index.json.
   client role: examples/autobahn_client talks to `kosoku -m fuzzingserver`
 
 A case passes when its behaviour is OK or INFORMATIONAL and its close behaviour is OK
-or INFORMATIONAL. UNIMPLEMENTED is accepted only for 12.* and 13.* (permessage-deflate,
-not implemented). Every one of the suite's cases must appear in the report: a case that
-never ran is a failure.
+or INFORMATIONAL; UNIMPLEMENTED is a failure in every case, 12.* and 13.*
+(permessage-deflate) included, so the servers run with --deflate and the client offers
+it. Every one of the suite's cases must appear in the report: a case that never ran is
+a failure.
 
 Usage: run.py --kosoku PATH --bin DIR [--out DIR] [--summary FILE]
        run.py --self-test
@@ -55,9 +56,7 @@ def judge(index_path, role):
     for case_id, case in cases.items():
         behavior, close = case["behavior"], case["behaviorClose"]
         verdicts[behavior] += 1
-        deflate = case_id.split(".")[0] in ("12", "13")
-        allowed = PASSING | ({"UNIMPLEMENTED"} if deflate else set())
-        if behavior not in allowed or close not in allowed:
+        if behavior not in PASSING or close not in PASSING:
             failures.append(f"{case_id}: behavior={behavior} close={close}")
     if len(cases) != EXPECTED_CASES:
         failures.append(f"only {len(cases)} of {EXPECTED_CASES} cases ran")
@@ -107,7 +106,7 @@ def client_role(kosoku, bin_dir, out):
 
 def self_test():
     """The judge must fail bad reports: a NON-STRICT case, a wrong close, an
-    UNIMPLEMENTED case outside 12/13, a missing case."""
+    UNIMPLEMENTED case (deflate's included), a missing case."""
     import tempfile
 
     def verdict(cases):
@@ -120,13 +119,14 @@ def self_test():
 
     good = {f"1.1.{i}": {"behavior": "OK", "behaviorClose": "OK", "duration": 1}
             for i in range(EXPECTED_CASES - 2)}
-    good["12.1.1"] = {"behavior": "UNIMPLEMENTED", "behaviorClose": "UNIMPLEMENTED", "duration": 1}
+    good["12.1.1"] = {"behavior": "OK", "behaviorClose": "OK", "duration": 1}
     good["7.13.1"] = {"behavior": "INFORMATIONAL", "behaviorClose": "INFORMATIONAL", "duration": 1}
     assert verdict(good) == [], verdict(good)
     for case_id, bad in [("1.1.1", {"behavior": "NON-STRICT", "behaviorClose": "OK"}),
                          ("1.1.2", {"behavior": "OK", "behaviorClose": "WRONG CODE"}),
                          ("1.1.3", {"behavior": "UNIMPLEMENTED", "behaviorClose": "OK"}),
-                         ("1.1.4", {"behavior": "FAILED", "behaviorClose": "OK"})]:
+                         ("1.1.4", {"behavior": "FAILED", "behaviorClose": "OK"}),
+                         ("12.1.1", {"behavior": "UNIMPLEMENTED", "behaviorClose": "UNIMPLEMENTED"})]:
         cases = dict(good)
         cases[case_id] = dict(bad, duration=1)
         assert len(verdict(cases)) == 1, (case_id, verdict(cases))
@@ -166,7 +166,7 @@ def main():
         write_summary(args.summary, results)
     if not ok:
         sys.exit(1)
-    print("Autobahn: every case OK (12.* and 13.* UNIMPLEMENTED: no permessage-deflate)")
+    print("Autobahn: every case OK, permessage-deflate (12.*, 13.*) included")
 
 
 def case_key(case_id):
@@ -191,7 +191,8 @@ def write_summary(path, results):
     lines += [
         "",
         "INFORMATIONAL: 7.1.6, 7.13.1, 7.13.2 have no pass/fail verdict by design.",
-        "UNIMPLEMENTED: 12.* and 13.* need permessage-deflate (RFC 7692), not implemented.",
+        "12.* and 13.* (permessage-deflate, RFC 7692): the servers run with `--deflate`,",
+        "the client offers it.",
         "",
         "## 9.* (limits and performance) case durations, ms",
         "",
