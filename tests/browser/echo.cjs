@@ -4,6 +4,15 @@
 // Chromium). Checks non-ASCII text, 64 KiB binary, 1 MiB text, empty messages, and
 // a clean close with code 4001.
 //
+// Two passes, each with its own echo_server, which the browser reaches through a
+// relay here that counts the bytes on the wire each way (the page reads the counts):
+//   plain    echo_server as it is: the browser's permessage-deflate offer must be
+//            declined (no extension), and 2 MiB of repetitive text must cross the
+//            wire at full size both ways;
+//   deflate  echo_server --deflate: permessage-deflate must be negotiated, and the
+//            same 2 MiB text must cross under a tenth of its size both ways.
+// Every other check runs in both passes; results are labelled [plain] / [deflate].
+//
 // Usage:  NODE_PATH=<dir>/node_modules node tests/browser/echo.cjs path/to/echo_server
 // Env:    ECHO_SERVER   path to the server binary (default ../echo_server)
 //         CHROMIUM      path to the browser (default /usr/bin/chromium)
@@ -27,9 +36,10 @@ const OVERALL_MS = Number(process.env.TEST_TIMEOUT_MS || 30000);
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(2)}s]`, ...a);
 
-let server = null;          // child process
-let serverOut = '';         // its stdout+stderr
-let serverExited = null;    // {code, signal} once it exits
+// Every echo_server started: { label, child, port, out (stdout+stderr), exited
+// ({code, signal} once it exits, else null) }.
+const servers = [];
+const proxies = [];         // the counting relays, closed at cleanup
 let httpServer = null;
 let browser = null;
 let userDataDir = null;
@@ -55,48 +65,75 @@ function tryConnect(port) {
   });
 }
 
-async function startServer() {
+async function startServer(label, extraArgs) {
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN}`);
   // Retry a few times in case the probed port gets taken in between.
   for (let attempt = 1; attempt <= 5; attempt++) {
     const port = await freePort();
-    serverOut = '';
-    serverExited = null;
-    const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`],
+    const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`, ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d) => { serverOut += d; });
-    child.stderr.on('data', (d) => { serverOut += d; });
-    child.on('exit', (code, signal) => { serverExited = { code, signal }; });
-    server = child;
+    const rec = { label, child, port, out: '', exited: null };
+    servers.push(rec);
+    child.stdout.on('data', (d) => { rec.out += d; });
+    child.stderr.on('data', (d) => { rec.out += d; });
+    child.on('exit', (code, signal) => { rec.exited = { code, signal }; });
     const deadline = Date.now() + 5000;
     const probeAfter = Date.now() + 1500;
-    while (Date.now() < deadline && !serverExited) {
-      if (/listening/i.test(serverOut)) return port;
-      if (Date.now() > probeAfter && await tryConnect(port)) return port;
+    while (Date.now() < deadline && !rec.exited) {
+      if (/listening/i.test(rec.out)) return rec;
+      if (Date.now() > probeAfter && await tryConnect(port)) return rec;
       await new Promise((r) => setTimeout(r, 20));
     }
     log(`server attempt ${attempt} on port ${port} did not come up` +
-        ` (exit=${JSON.stringify(serverExited)}); output:\n${serverOut}`);
-    stopServerSync();
+        ` (exit=${JSON.stringify(rec.exited)}); output:\n${rec.out}`);
+    killSync(rec);
   }
   throw new Error('could not start echo_server');
 }
 
-function stopServerSync() {
-  if (server && !serverExited) {
-    try { server.kill('SIGTERM'); } catch (_) { /* already gone */ }
+function killSync(rec) {
+  if (!rec.exited) {
+    try { rec.child.kill('SIGTERM'); } catch (_) { /* already gone */ }
   }
 }
 
-async function stopServer() {
-  if (!server) return;
-  if (!serverExited) {
-    server.kill('SIGTERM');
+function stopServerSync() {
+  for (const rec of servers) killSync(rec);
+}
+
+async function stopServer(rec) {
+  if (!rec.exited) {
+    rec.child.kill('SIGTERM');
     const deadline = Date.now() + 3000;
-    while (!serverExited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (!serverExited) { server.kill('SIGKILL'); await new Promise((r) => setTimeout(r, 100)); }
+    while (!rec.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!rec.exited) { rec.child.kill('SIGKILL'); await new Promise((r) => setTimeout(r, 100)); }
   }
-  log(`server stopped: ${JSON.stringify(serverExited)}`);
+  log(`[${rec.label}] server stopped: ${JSON.stringify(rec.exited)}`);
+}
+
+// A TCP relay from a port of its own on 127.0.0.1 to targetPort there, counting the
+// bytes it forwards: up (browser to server) and down (server to browser), what
+// crosses the wire, frames as sent, compressed or not. Each direction's end is
+// passed on by itself (half-close), as a closing handshake needs.
+function startCountingProxy(targetPort) {
+  return new Promise((resolve, reject) => {
+    const counts = { up: 0, down: 0 };
+    const relay = net.createServer({ allowHalfOpen: true }, (browserSide) => {
+      const serverSide = net.connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true });
+      browserSide.on('data', (d) => { counts.up += d.length; });
+      serverSide.on('data', (d) => { counts.down += d.length; });
+      browserSide.pipe(serverSide);
+      serverSide.pipe(browserSide);
+      const drop = () => { browserSide.destroy(); serverSide.destroy(); };
+      browserSide.on('error', drop);
+      serverSide.on('error', drop);
+    });
+    relay.on('error', reject);
+    relay.listen(0, '127.0.0.1', () => {
+      proxies.push(relay);
+      resolve({ port: relay.address().port, counts });
+    });
+  });
 }
 
 // ---- the page: everything below runs inside Chromium ----------------------
@@ -113,7 +150,9 @@ window.__done = false;
   const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) =>
     setTimeout(() => rej(new Error('timeout after ' + ms + ' ms waiting for ' + what)), ms))]);
 
-  const url = new URL(location.href).searchParams.get('ws');
+  const params = new URL(location.href).searchParams;
+  const url = params.get('ws');
+  const deflate = params.get('deflate') === '1';   // the echo_server --deflate pass
   const queue = [];            // messages received but not yet consumed
   const waiters = [];          // pending nextMessage() resolvers
   let closeEvent = null, closeResolve;
@@ -160,6 +199,15 @@ window.__done = false;
   });
   if (ws.readyState !== WebSocket.OPEN) { window.__done = true; return; }
 
+  // Chromium always offers permessage-deflate; only echo_server --deflate takes it.
+  const negotiated = () => ws.extensions.split(',').some((e) => e.split(';')[0].trim() === 'permessage-deflate');
+  if (deflate) {
+    await check('permessage-deflate negotiated', async () => [negotiated(), 'extensions="' + ws.extensions + '"']);
+  } else {
+    await check('no extension negotiated (server without --deflate)', async () =>
+      [ws.extensions === '', 'extensions="' + ws.extensions + '"']);
+  }
+
   await check('text non-ASCII echoed identically', async () => {
     const msg = 'héllo wörld — Ελληνικά русский 日本語 中文 한국어 العربية 🎉🚀 \u00a0\u200b\ufeff end';
     ws.send(msg);
@@ -193,6 +241,27 @@ window.__done = false;
     if (typeof got !== 'string') return [false, 'got ' + typeof got];
     if (got.length !== msg.length) return [false, 'length ' + got.length + ' != ' + msg.length];
     return [got === msg, msg.length + ' chars, ' + (got === msg ? 'identical' : 'content differs')];
+  });
+
+  // The relay's byte counts before and after one echo are that message's cost on
+  // the wire each way (nothing else is in flight meanwhile).
+  await check(deflate ? 'text 2 MiB repetitive echoed, compressed on the wire both ways'
+    : 'text 2 MiB repetitive echoed, uncompressed on the wire both ways', async () => {
+    const n = 2 * 1024 * 1024;
+    const sentence = 'permessage-deflate in the browser: the same sentence, again and again. ';
+    const msg = sentence.repeat(Math.ceil(n / sentence.length)).slice(0, n);
+    const before = await window.wireBytes();
+    ws.send(msg);
+    const got = await nextMessage(10000, '2 MiB repetitive text echo');
+    const after = await window.wireBytes();
+    const up = after.up - before.up, down = after.down - before.down;
+    if (typeof got !== 'string') return [false, 'got ' + typeof got];
+    if (got !== msg) return [false, 'length ' + got.length + ' vs ' + n + ', content differs'];
+    // Compressed: under a tenth of the payload. Uncompressed: the payload and the
+    // frame headers, so at least the payload.
+    const ok = deflate ? up < n / 10 && down < n / 10 : up >= n && down >= n;
+    return [ok, n + ' chars identical; wire ' + up + ' B up, ' + down + ' B down (' +
+      (100 * up / n).toFixed(2) + '% / ' + (100 * down / n).toFixed(2) + '% of the payload)'];
   });
 
   await check('empty text message echoed', async () => {
@@ -253,21 +322,79 @@ function startHttp() {
 async function cleanup() {
   if (browser) { try { await browser.close(); } catch (e) { log('browser.close: ' + e.message); } browser = null; }
   if (httpServer) { httpServer.close(); httpServer.closeAllConnections?.(); httpServer = null; }
-  await stopServer();
+  for (const relay of proxies.splice(0)) relay.close();
+  for (const rec of servers) if (!rec.exited) await stopServer(rec);
   if (userDataDir) { fs.rmSync(userDataDir, { recursive: true, force: true }); userDataDir = null; }
 }
 
 function dumpDiagnostics() {
   console.log('---- browser console ----');
   for (const l of consoleLines) console.log('  ' + l);
-  console.log('---- echo_server output (stdout+stderr) ----');
-  console.log(serverOut ? serverOut.replace(/^/gm, '  ') : '  (none)');
+  for (const rec of servers) {
+    console.log(`---- [${rec.label}] echo_server output (stdout+stderr) ----`);
+    console.log(rec.out ? rec.out.replace(/^/gm, '  ') : '  (none)');
+  }
+  if (!servers.length) console.log('---- echo_server output: no server started ----');
+}
+
+// The two passes: echo_server's options, and whether the page expects compression.
+const PASSES = [
+  { label: 'plain', serverArgs: [], deflate: false },
+  { label: 'deflate', serverArgs: ['--deflate'], deflate: true },
+];
+
+// One pass: its own echo_server behind a counting relay, a fresh page. Returns the
+// page's results (and the server's survival), each name labelled with the pass.
+async function runPass(context, httpPort, pass) {
+  const rec = await startServer(pass.label, pass.serverArgs);
+  const relay = await startCountingProxy(rec.port);
+  log(`[${pass.label}] echo_server ${pass.serverArgs.join(' ') || '(no options)'} pid ${rec.child.pid}` +
+      ` on 127.0.0.1:${rec.port}, reached through the counting relay on 127.0.0.1:${relay.port}`);
+  const page = await context.newPage();
+  page.on('console', (m) => consoleLines.push(`[${pass.label}] [console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`[${pass.label}] [pageerror] ${e.stack || e}`));
+  page.on('crash', () => consoleLines.push(`[${pass.label}] [page crashed]`));
+  // The page reads the relay's counts around a message to learn its cost on the wire.
+  await page.exposeFunction('wireBytes', () => ({ ...relay.counts }));
+
+  const wsUrl = `ws://127.0.0.1:${relay.port}/`;
+  await page.goto(`http://127.0.0.1:${httpPort}/?ws=${encodeURIComponent(wsUrl)}&deflate=${pass.deflate ? 1 : 0}`,
+    { timeout: 10000 });
+  const remaining = Math.max(1000, OVERALL_MS - (Date.now() - t0) - 3000);
+  let timedOut = false;
+  try {
+    await page.waitForFunction(() => window.__done === true, null, { timeout: remaining, polling: 50 });
+  } catch (e) {
+    timedOut = true;
+    log(`[${pass.label}] page did not finish: ${e.message.split('\n')[0]}`);
+  }
+  const results = await page.evaluate(() => window.__results || []).catch(() => []);
+  await page.close().catch(() => {});
+
+  const expected = ['open',
+    pass.deflate ? 'permessage-deflate negotiated' : 'no extension negotiated (server without --deflate)',
+    'text non-ASCII echoed identically', 'binary 64 KiB ArrayBuffer echoed identically',
+    'text 1 MiB echoed identically',
+    pass.deflate ? 'text 2 MiB repetitive echoed, compressed on the wire both ways'
+      : 'text 2 MiB repetitive echoed, uncompressed on the wire both ways',
+    'empty text message echoed', 'empty binary message echoed',
+    'nothing unexpected left in queue', 'close(4001,"bye") -> close event code 4001, wasClean',
+    'close reason seen by client (informational)'];
+  for (const name of expected) {
+    if (!results.some((r) => r.name === name)) {
+      results.push({ name, ok: name.includes('informational') ? null : false,
+        detail: timedOut ? 'not run (page timed out)' : 'not run' });
+    }
+  }
+  // The server must still be alive after the test (and not have crashed).
+  results.push({ name: 'server still running after test', ok: rec.exited === null,
+    detail: rec.exited ? 'exited: ' + JSON.stringify(rec.exited) : `pid ${rec.child.pid}` });
+  await stopServer(rec);
+  return results.map((r) => ({ ...r, name: `[${pass.label}] ${r.name}` }));
 }
 
 async function main() {
   log(`echo_server: ${SERVER_BIN}`);
-  const port = await startServer();
-  log(`echo_server pid ${server.pid} listening on 127.0.0.1:${port}`);
   const httpPort = await startHttp();
   log(`page served from http://127.0.0.1:${httpPort}/`);
 
@@ -282,38 +409,12 @@ async function main() {
   });
   browser = context;
   const version = context.browser() ? context.browser().version() : '(n/a)';
-  const page = context.pages()[0] || await context.newPage();
-  const ua = await page.evaluate(() => navigator.userAgent);
+  const first = context.pages()[0] || await context.newPage();
+  const ua = await first.evaluate(() => navigator.userAgent);
   log(`browser: ${CHROMIUM} version ${version}; UA: ${ua}`);
-  page.on('console', (m) => consoleLines.push(`[console.${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.stack || e}`));
-  page.on('crash', () => consoleLines.push('[page crashed]'));
 
-  const wsUrl = `ws://127.0.0.1:${port}/`;
-  await page.goto(`http://127.0.0.1:${httpPort}/?ws=${encodeURIComponent(wsUrl)}`, { timeout: 10000 });
-  const remaining = Math.max(1000, OVERALL_MS - (Date.now() - t0) - 3000);
-  let timedOut = false;
-  try {
-    await page.waitForFunction(() => window.__done === true, null, { timeout: remaining, polling: 50 });
-  } catch (e) {
-    timedOut = true;
-    log(`page did not finish: ${e.message.split('\n')[0]}`);
-  }
-  const results = await page.evaluate(() => window.__results || []).catch(() => []);
-
-  const expected = ['open', 'text non-ASCII echoed identically', 'binary 64 KiB ArrayBuffer echoed identically',
-    'text 1 MiB echoed identically', 'empty text message echoed', 'empty binary message echoed',
-    'nothing unexpected left in queue', 'close(4001,"bye") -> close event code 4001, wasClean',
-    'close reason seen by client (informational)'];
-  for (const name of expected) {
-    if (!results.some((r) => r.name === name)) {
-      results.push({ name, ok: name.includes('informational') ? null : false,
-        detail: timedOut ? 'not run (page timed out)' : 'not run' });
-    }
-  }
-  // The server must still be alive after the test (and not have crashed).
-  results.push({ name: 'server still running after test', ok: serverExited === null,
-    detail: serverExited ? 'exited: ' + JSON.stringify(serverExited) : `pid ${server.pid}` });
+  const results = [];
+  for (const pass of PASSES) results.push(...await runPass(context, httpPort, pass));
 
   console.log('');
   for (const r of results) {
