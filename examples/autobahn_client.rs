@@ -3,8 +3,13 @@
 //! every message back, then asks the server to write its reports.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- [URL]    (default ws://127.0.0.1:9001)
+//! cargo run --release --example autobahn_client -- [URL] [--parallel N]
 //! ```
+//!
+//! URL defaults to ws://127.0.0.1:9001. With `--parallel N`, N cases run at once,
+//! each on a thread of its own (the cases are independent connections).
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use wsmachine::blocking::{self, Error};
 use wsmachine::{ClientRequest, Config, Event, Message};
@@ -13,15 +18,27 @@ const AGENT: &str = "wsmachine";
 
 fn main() {
     let mut base = String::from("ws://127.0.0.1:9001");
-    for arg in std::env::args().skip(1) {
+    let mut parallel = 1u32;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
                 println!(
                     "autobahn_client: runs the Autobahn client cases against a fuzzing server.\n\n\
-                     Usage: cargo run --release --example autobahn_client -- [URL]\n\n\
-                     URL defaults to ws://127.0.0.1:9001 (kosoku -m fuzzingserver)."
+                     Usage: cargo run --release --example autobahn_client -- [URL] [--parallel N]\n\n\
+                     URL defaults to ws://127.0.0.1:9001 (kosoku -m fuzzingserver);\n\
+                     --parallel N runs N cases at once (default 1)."
                 );
                 return;
+            }
+            "--parallel" => {
+                parallel = match args.next().and_then(|n| n.parse().ok()) {
+                    Some(n) if n >= 1 => n,
+                    _ => {
+                        eprintln!("--parallel needs a number of at least 1");
+                        std::process::exit(2);
+                    }
+                }
             }
             url => base = url.trim_end_matches('/').to_string(),
         }
@@ -33,12 +50,23 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!("running {count} cases against {base}");
-    for case in 1..=count {
-        if let Err(e) = run_case(&base, case) {
-            eprintln!("case {case}: {e}");
+    println!("running {count} cases against {base}, {parallel} at a time");
+    let next = AtomicU32::new(1);
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| {
+                loop {
+                    let case = next.fetch_add(1, Ordering::Relaxed);
+                    if case > count {
+                        break;
+                    }
+                    if let Err(e) = run_case(&base, case) {
+                        eprintln!("case {case}: {e}");
+                    }
+                }
+            });
         }
-    }
+    });
     match open(&format!("{base}/updateReports?agent={AGENT}")) {
         Ok(mut ws) => while ws.read().is_ok() {},
         Err(e) => eprintln!("updateReports: {e}"),
