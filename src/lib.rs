@@ -110,7 +110,7 @@
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
-//! | `deflate` | no | reserved: permessage-deflate (RFC 7692) is not implemented yet, and this feature enables nothing |
+//! | `deflate` | no | [`deflate`]: permessage-deflate (RFC 7692) in both roles, set with [`Config::deflate`], on flate2's pure-Rust zlib-rs backend; the message limit applies to the inflated size |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
 //! | `proptest` | no | [`strategies`]: proptest strategies (valid and invalid streams labelled with the close code the RFC requires, handshakes) to test any implementation |
 //!

@@ -207,19 +207,52 @@ pub fn run(role: Role, input: &[u8]) -> Verdict {
 
 /// The oracle with options.
 pub fn run_with(options: Options, input: &[u8]) -> Verdict {
+    run_negotiated(options, config(), Negotiated::none(), input)
+}
+
+/// The oracle in OPEN state for `role` with permessage-deflate (RFC 7692) in force
+/// with `params`, fed `input` and then the end of the stream. RFC 7692 sets no size
+/// limit either, so `max_message_size` is the receiver's policy (the inflated size
+/// past which it closes with 1009); `None` for none.
+#[cfg(feature = "deflate")]
+pub fn run_deflate(
+    role: Role,
+    params: crate::deflate::DeflateParams,
+    max_message_size: Option<u64>,
+    input: &[u8],
+) -> Verdict {
+    let mut config = config();
+    if let Some(max) = max_message_size {
+        config.max_message_size = max;
+    }
+    let mut negotiated = Negotiated::none();
+    negotiated.deflate = Some(params);
+    let options = Options {
+        role,
+        handshake: false,
+    };
+    run_negotiated(options, config, negotiated, input)
+}
+
+fn run_negotiated(
+    options: Options,
+    config: Config,
+    negotiated: Negotiated,
+    input: &[u8],
+) -> Verdict {
     let t = Timestamp::ZERO;
     let made = match (options.role, options.handshake) {
-        (Role::Server, false) => Connection::upgraded_server(config(), Negotiated::none(), &[], t)
+        (Role::Server, false) => Connection::upgraded_server(config, negotiated, &[], t)
             .map_err(HandshakeError::InvalidConfig),
         (Role::Client, false) => {
-            Connection::upgraded_client(config(), Negotiated::none(), SeededEntropy::new(0), &[], t)
+            Connection::upgraded_client(config, negotiated, SeededEntropy::new(0), &[], t)
                 .map_err(HandshakeError::InvalidConfig)
         }
         (Role::Server, true) => {
-            Connection::server(config(), t).map_err(HandshakeError::InvalidConfig)
+            Connection::server(config, t).map_err(HandshakeError::InvalidConfig)
         }
         (Role::Client, true) => {
-            Connection::client(config(), client_request(), SeededEntropy::new(0), t)
+            Connection::client(config, client_request(), SeededEntropy::new(0), t)
         }
     };
     // The configuration and the fixed request are valid, and a seeded generator

@@ -128,3 +128,61 @@ mod handshake_responses {
         }
     }
 }
+
+/// permessage-deflate: the strategies compress with flate2 from the RFC 7692
+/// definition; the connection, with the same parameters in force, must inflate
+/// every valid script to its messages under any chunking, and answer every
+/// labelled violation with the close code it calls for. The oracle says the same.
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+    use wsmachine::deflate::DeflateParams;
+    use wsmachine::strategies::{compressed_script, invalid_deflate_stream};
+
+    fn receiver(role: Role, params: DeflateParams, max_message_size: u64) -> Connection {
+        let t = Timestamp::ZERO;
+        let mut config = Config::default();
+        config.max_frame_size = None;
+        config.max_message_size = max_message_size;
+        let mut negotiated = Negotiated::none();
+        negotiated.deflate = Some(params);
+        match role {
+            Role::Server => Connection::upgraded_server(config, negotiated, &[], t).unwrap(),
+            Role::Client => {
+                Connection::upgraded_client(config, negotiated, SeededEntropy::new(1), &[], t)
+                    .unwrap()
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn compressed_scripts((c, pieces) in role().prop_flat_map(|r| compressed_script(r.peer())).prop_flat_map(|c| {
+            let bytes = c.bytes.clone();
+            (Just(c), chunks(bytes))
+        })) {
+            let role = c.sender.peer();
+            let mut conn = receiver(role, c.params, isize::MAX as u64);
+            prop_assert_eq!(observed(&mut conn, &pieces), c.expected.clone());
+            let verdict = wsmachine::oracle::run_deflate(role, c.params, None, &c.bytes);
+            let want: Vec<_> = c.expected.iter().filter_map(Expected::as_oracle_event).collect();
+            prop_assert_eq!(&verdict.events[..verdict.events.len() - 1], &want[..]);
+        }
+
+        #[test]
+        fn invalid_deflate_streams((l, pieces) in role().prop_flat_map(invalid_deflate_stream).prop_flat_map(|l| {
+            let bytes = l.bytes.clone();
+            (Just(l), chunks(bytes))
+        })) {
+            let mut conn = receiver(l.receiver, l.params, l.max_message_size);
+            prop_assert_eq!(observed(&mut conn, &pieces), l.expected.clone(), "{:?}", l.violation);
+            let mut out = Vec::new();
+            conn.transmit_into(&mut out);
+            common::assert_sent_close(&out, l.violation.close_code().0);
+            let verdict = wsmachine::oracle::run_deflate(l.receiver, l.params, Some(l.max_message_size), &l.bytes);
+            prop_assert_eq!(verdict.close_code(), Some(l.violation.close_code().0));
+        }
+    }
+}

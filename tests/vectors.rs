@@ -2,7 +2,7 @@
 //! produces now: every vector's events and answer frames still come out of the
 //! implementation, and each was checked against the strategies' independent model.
 //! Regenerate with `cargo run --example gen_vectors` after an intended change.
-#![cfg(feature = "proptest")]
+#![cfg(all(feature = "proptest", feature = "deflate"))]
 
 #[path = "../examples/support/vectors.rs"]
 mod vectors;

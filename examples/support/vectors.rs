@@ -6,6 +6,7 @@
 //! Shared by `examples/gen_vectors.rs` (writes `tests/vectors/`) and
 //! `tests/vectors.rs` (checks the committed files are what this produces).
 
+use wsmachine::deflate::DeflateParams;
 use wsmachine::oracle::{self, Options, OracleEvent, json_string};
 use wsmachine::strategies::Expected;
 use wsmachine::strategies::{self, Labelled, Script};
@@ -20,6 +21,8 @@ struct Vector {
     handshake: bool,
     input: Vec<u8>,
     violation: Option<(&'static str, &'static str)>,
+    /// permessage-deflate in force, and the receiver's message limit.
+    deflate: Option<(DeflateParams, Option<u64>)>,
 }
 
 /// The vector files: name and content.
@@ -42,6 +45,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
                 handshake: false,
                 input,
                 violation: None,
+                deflate: None,
             });
             n += 1;
         }
@@ -59,13 +63,160 @@ pub fn generate() -> Vec<(&'static str, String)> {
                 handshake: false,
                 input: labelled.bytes.clone(),
                 violation: Some((labelled.violation.name(), labelled.violation.section())),
+                deflate: None,
             });
             *count += 1;
         }
         files.push((file, render(&vectors)));
     }
     files.push(("handshake.json", render(&handshakes())));
+    files.push(("deflate.json", render(&deflate_vectors())));
     files
+}
+
+/// Compressed inputs may be longer: a bomb takes a few KiB.
+const MAX_DEFLATE_INPUT: usize = 8 << 10;
+
+/// permessage-deflate (RFC 7692): the examples of §7.2.3 as a client receives them,
+/// compressed scripts for both roles, and each class of violation, each checked
+/// against the strategies' model.
+fn deflate_vectors() -> Vec<Vector> {
+    let mut vectors = Vec::new();
+    let hello = Message::Text("Hello".into());
+    let examples: [(&str, &[u8], usize); 6] = [
+        (
+            "7.2.3.1-hello",
+            &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            1,
+        ),
+        (
+            "7.2.3.1-fragmented",
+            &[
+                0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
+            ],
+            1,
+        ),
+        (
+            "7.2.3.2-shared-window",
+            &[
+                0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x05, 0xf2, 0x00, 0x11,
+                0x00, 0x00,
+            ],
+            2,
+        ),
+        (
+            "7.2.3.3-stored-block",
+            &[
+                0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+            ],
+            1,
+        ),
+        (
+            "7.2.3.4-bfinal",
+            &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            1,
+        ),
+        (
+            "7.2.3.5-two-blocks",
+            &[
+                0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07,
+                0x00,
+            ],
+            1,
+        ),
+    ];
+    for (name, input, hellos) in examples {
+        let expected = vec![Expected::Message(hello.clone()); hellos];
+        check_deflate(
+            Role::Client,
+            DeflateParams::default(),
+            None,
+            input,
+            &expected,
+        );
+        vectors.push(Vector {
+            name: format!("client-rfc7692-{name}"),
+            role: Role::Client,
+            handshake: false,
+            input: input.to_vec(),
+            violation: None,
+            deflate: Some((DeflateParams::default(), None)),
+        });
+    }
+    for role in [Role::Server, Role::Client] {
+        let scripts = strategies::sample(
+            strategies::compressed_script(role.peer()),
+            seed(role, 3),
+            60,
+        );
+        let mut n = 0;
+        for c in scripts {
+            if c.bytes.len() > MAX_INPUT || n == 20 {
+                continue;
+            }
+            check_deflate(role, c.params, None, &c.bytes, &c.expected);
+            vectors.push(Vector {
+                name: format!("{}-deflate-valid-{n:03}", role_name(role)),
+                role,
+                handshake: false,
+                input: c.bytes,
+                violation: None,
+                deflate: Some((c.params, None)),
+            });
+            n += 1;
+        }
+        let invalid =
+            strategies::sample(strategies::invalid_deflate_stream(role), seed(role, 4), 60);
+        let mut per_class = std::collections::BTreeMap::<&str, usize>::new();
+        for l in invalid {
+            let count = per_class.entry(l.violation.name()).or_default();
+            if l.bytes.len() > MAX_DEFLATE_INPUT || *count == 3 {
+                continue;
+            }
+            let limit = Some(l.max_message_size);
+            check_deflate(role, l.params, limit, &l.bytes, &l.expected);
+            vectors.push(Vector {
+                name: format!("{}-deflate-{}-{count}", role_name(role), l.violation.name()),
+                role,
+                handshake: false,
+                input: l.bytes,
+                violation: Some((l.violation.name(), "RFC 7692")),
+                deflate: Some((l.params, limit)),
+            });
+            *count += 1;
+        }
+    }
+    vectors
+}
+
+/// The oracle with permessage-deflate against the model: the same events, then the
+/// model's close (1006 for a stream that just ends).
+fn check_deflate(
+    role: Role,
+    params: DeflateParams,
+    limit: Option<u64>,
+    input: &[u8],
+    expected: &[Expected],
+) {
+    let verdict = oracle::run_deflate(role, params, limit, input);
+    let (last, events) = verdict.events.split_last().expect("a close at least");
+    let want: Vec<OracleEvent> = expected
+        .iter()
+        .filter_map(Expected::as_oracle_event)
+        .collect();
+    assert_eq!(
+        events,
+        &want[..],
+        "oracle and model disagree on {input:02x?}"
+    );
+    let code = match expected.last() {
+        Some(Expected::Close(c)) => c.0,
+        _ => 1006,
+    };
+    assert!(
+        matches!(last, OracleEvent::Close { code: c, .. } if *c == code),
+        "ended with {last:?}, model says {code}"
+    );
 }
 
 fn seed(role: Role, n: u64) -> u64 {
@@ -145,6 +296,7 @@ fn rfc_examples(role: Role) -> Vec<Vector> {
                 handshake: false,
                 input,
                 violation: None,
+                deflate: None,
             }
         })
         .collect()
@@ -182,6 +334,7 @@ fn handshakes() -> Vec<Vector> {
             handshake: true,
             input: request,
             violation: None,
+            deflate: None,
         });
     }
     for (i, (request, status)) in strategies::sample(strategies::invalid_handshake_request(), 8, 30)
@@ -210,6 +363,7 @@ fn handshakes() -> Vec<Vector> {
             handshake: true,
             input: request,
             violation: None,
+            deflate: None,
         });
     }
     out
@@ -232,20 +386,31 @@ fn check_invalid(labelled: &Labelled) {
 fn render(vectors: &[Vector]) -> String {
     let mut out = String::from("[\n");
     for (i, v) in vectors.iter().enumerate() {
-        let verdict = oracle::run_with(
-            Options {
-                role: v.role,
-                handshake: v.handshake,
-            },
-            &v.input,
-        );
+        let verdict = match v.deflate {
+            Some((params, limit)) => oracle::run_deflate(v.role, params, limit, &v.input),
+            None => oracle::run_with(
+                Options {
+                    role: v.role,
+                    handshake: v.handshake,
+                },
+                &v.input,
+            ),
+        };
+        let deflate = match v.deflate {
+            Some((params, limit)) => format!(
+                r#","deflate":{},"max_message_size":{}"#,
+                json_string(&params.to_extension().to_string()),
+                limit.map_or("null".to_string(), |l| l.to_string())
+            ),
+            None => String::new(),
+        };
         let events: Vec<String> = verdict.events.iter().map(OracleEvent::to_json).collect();
         let (violation, section) = match v.violation {
             Some((name, section)) => (json_string(name), json_string(section)),
             None => ("null".to_string(), "null".to_string()),
         };
         out.push_str(&format!(
-            r#"{{"name":{},"role":"{}","handshake":{},"input":"{}","events":[{}],"answer":{},"violation":{},"section":{}}}"#,
+            r#"{{"name":{},"role":"{}","handshake":{},"input":"{}","events":[{}],"answer":{},"violation":{},"section":{}{}}}"#,
             json_string(&v.name),
             role_name(v.role),
             v.handshake,
@@ -254,6 +419,7 @@ fn render(vectors: &[Vector]) -> String {
             verdict.frames_json(),
             violation,
             section,
+            deflate,
         ));
         out.push_str(if i + 1 == vectors.len() { "\n" } else { ",\n" });
     }

@@ -8,6 +8,14 @@
 //! its 101 response and passes it in [`Negotiated`] to
 //! [`Connection::upgraded_server`].
 //!
+//! Why this backend: a negotiated window smaller than 32 KiB must be honoured when
+//! compressing (a peer with a 9-bit window cannot follow a longer back-reference),
+//! and flate2 sets window bits only on a zlib-family backend; miniz_oxide, its
+//! default, ignores them. zlib-rs is that family in Rust, with no C toolchain to
+//! build with and memory safety on untrusted input, and it runs wherever the crate
+//! does with `std`. flate2 panics on window bits outside 9..=15, so the codec clamps
+//! every value it is given.
+//!
 //! zlib cannot compress raw deflate with an 8-bit window (it would silently use 9,
 //! which a peer held to 8 could not inflate). So a direction limited to 8 bits is
 //! accepted, since sending a message uncompressed is always allowed (§6), but this

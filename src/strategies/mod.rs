@@ -17,7 +17,11 @@
 //! - [`invalid_stream`]: a valid prefix followed by one violation, labelled with the
 //!   close code and the RFC section that require it;
 //! - [`handshake_request`], [`invalid_handshake_request`], [`handshake_response`]:
-//!   opening handshakes, valid and not, with the required HTTP status.
+//!   opening handshakes, valid and not, with the required HTTP status;
+//! - with feature `deflate` (permessage-deflate, RFC 7692): `deflate_params`,
+//!   `compressed_script` (a script compressed as a sender under those parameters)
+//!   and `invalid_deflate_stream` (RSV1 misuse, data that is not DEFLATE, inflated
+//!   text that is not UTF-8, bombs), for [`oracle::run_deflate`](crate::oracle).
 //!
 //! ```
 //! use proptest::prelude::*;
@@ -55,6 +59,13 @@ use crate::mask::apply_mask;
 use crate::message::{Message, MessageKind, Text};
 use crate::role::Role;
 
+#[cfg(feature = "deflate")]
+mod deflate;
+#[cfg(feature = "deflate")]
+pub use deflate::{
+    BOMB_LIMIT, CompressedScript, DeflateLabelled, DeflateViolation, compressed_script,
+    deflate_params, invalid_deflate_stream,
+};
 mod handshake;
 pub use handshake::{
     handshake_request, handshake_response, invalid_handshake_request, invalid_handshake_response,
