@@ -22,9 +22,11 @@ fuzz_target!(|input: Input| {
             SeededEntropy::new(5),
             &[],
             t,
-        ).unwrap()
+        )
+        .unwrap()
     };
-    let server = || Connection::upgraded_server(Config::default(), Negotiated::none(), &[], t).unwrap();
+    let server =
+        || Connection::upgraded_server(Config::default(), Negotiated::none(), &[], t).unwrap();
     let (mut tx, mut rx) = if input.from_client {
         (client(), server())
     } else {

@@ -109,7 +109,8 @@ pub fn run_ops(role: Role, setup: &Setup, ops: Vec<Op>) {
             SeededEntropy::new(1),
             &[],
             Timestamp::ZERO,
-        ).unwrap(),
+        )
+        .unwrap(),
     };
     let mut now = Timestamp::ZERO;
     let mut peer = Peer::new(role);
