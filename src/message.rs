@@ -295,9 +295,10 @@ pub(crate) struct Assembler {
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
     delivered_first: bool,
-    /// The peer's compression context, when permessage-deflate was negotiated.
+    /// The peer's compression context, when permessage-deflate was negotiated
+    /// (boxed: a connection without compression pays a pointer for it).
     #[cfg(feature = "deflate")]
-    inflater: Option<crate::deflate::codec::Inflater>,
+    inflater: Option<alloc::boxed::Box<crate::deflate::codec::Inflater>>,
     /// The message in progress is compressed (RSV1 on its first frame).
     #[cfg(feature = "deflate")]
     compressed: bool,
@@ -513,7 +514,7 @@ impl Assembler {
     /// permessage-deflate was negotiated: the peer's messages may be compressed.
     #[cfg(feature = "deflate")]
     pub(crate) fn set_inflater(&mut self, inflater: crate::deflate::codec::Inflater) {
-        self.inflater = Some(inflater);
+        self.inflater = Some(alloc::boxed::Box::new(inflater));
     }
 
     /// Takes the next unmasked bytes of a [`Route::Inflate`] frame (all of them);

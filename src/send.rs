@@ -150,7 +150,8 @@ pub(crate) struct Sender {
     close_key: Option<[u8; 4]>,
     /// Our compressor, when permessage-deflate was negotiated and may compress.
     #[cfg(feature = "deflate")]
-    deflate: Option<Compressing>,
+    /// Boxed: a connection without compression pays a pointer for it.
+    deflate: Option<Box<Compressing>>,
 }
 
 /// The send side of permessage-deflate.
@@ -201,11 +202,11 @@ impl Sender {
         deflater: crate::deflate::codec::Deflater,
         min_size: usize,
     ) {
-        self.deflate = Some(Compressing {
+        self.deflate = Some(Box::new(Compressing {
             deflater,
             min_size,
             streaming: false,
-        });
+        }));
     }
 
     /// Whether a whole message of `len` bytes goes out compressed.

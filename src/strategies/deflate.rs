@@ -27,13 +27,11 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Any parameters a handshake can settle: windows of 8 to 15 bits, context takeover
 /// on or off, in each direction.
 pub fn deflate_params() -> impl Strategy<Value = DeflateParams> {
-    (any::<bool>(), any::<bool>(), 8u8..=15, 8u8..=15).prop_map(|(sr, cr, sb, cb)| {
-        DeflateParams {
-            server_no_context_takeover: sr,
-            client_no_context_takeover: cr,
-            server_max_window_bits: sb,
-            client_max_window_bits: cb,
-        }
+    (any::<bool>(), any::<bool>(), 8u8..=15, 8u8..=15).prop_map(|(sr, cr, sb, cb)| DeflateParams {
+        server_no_context_takeover: sr,
+        client_no_context_takeover: cr,
+        server_max_window_bits: sb,
+        client_max_window_bits: cb,
     })
 }
 
