@@ -521,6 +521,9 @@ impl Assembler {
     /// `last` says they end the frame. The message buffer never grows past the
     /// message limit: inflating past it is an error as soon as it happens.
     #[cfg(feature = "deflate")]
+    // Kept out of the plain receive path: inlined there, its bulk slows every
+    // uncompressed frame; its own cost is the inflater's.
+    #[inline(never)]
     pub(crate) fn inflate(
         &mut self,
         bytes: &[u8],
@@ -551,6 +554,9 @@ impl Assembler {
     /// make one piece of at most [`PIECE`] inflated bytes; `last` says they end the
     /// frame. Returns the bytes consumed and the piece, if it is not empty.
     #[cfg(feature = "deflate")]
+    // Kept out of the plain receive path: inlined there, its bulk slows every
+    // uncompressed frame; its own cost is the inflater's.
+    #[inline(never)]
     pub(crate) fn inflate_piece(
         &mut self,
         bytes: &[u8],

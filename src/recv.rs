@@ -83,9 +83,6 @@ struct InFrame {
     done: usize,
     /// Payload bytes still to come.
     remaining: usize,
-    /// Bytes at the parse position already unmasked but not yet taken (a compressed
-    /// piece that filled up before its input was used).
-    clear: usize,
 }
 
 impl InFrame {
@@ -120,6 +117,10 @@ pub(crate) struct Receiver {
     assembler: Assembler,
     /// A data frame arrived whole since [`take_data_frame`](Self::take_data_frame).
     data_frame: bool,
+    /// Bytes of the frame in progress at the parse position already unmasked but not
+    /// yet taken (a compressed piece that filled up before its input was used); kept
+    /// here, not in [`InFrame`], which the loop over plain frames moves often.
+    clear: usize,
     /// The buffer the last large message was handed out of (see [`REUSE_MIN`]);
     /// kept only while a large frame is being received, and only until the next
     /// read needs room.
@@ -133,6 +134,7 @@ impl Default for Receiver {
             filled: 0,
             pos: 0,
             frame: None,
+            clear: 0,
             starved: true,
             room: MIN_ROOM,
             offered: 0,
@@ -373,7 +375,6 @@ impl Receiver {
             start: self.pos,
             done: 0,
             remaining: len,
-            clear: 0,
         }))
     }
 
@@ -387,11 +388,11 @@ impl Receiver {
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
         if let Some(key) = frame.mask {
-            let from = at + frame.clear;
+            let from = at + self.clear;
             apply_mask(
                 &mut self.buf[from..at + avail],
                 key,
-                (frame.done + frame.clear) & 3,
+                (frame.done + self.clear) & 3,
             );
         }
         #[cfg(feature = "deflate")]
@@ -460,6 +461,9 @@ impl Receiver {
     /// take only part of the `avail` unmasked bytes, when its piece fills up; the
     /// rest stay, unmasked, for the next call.
     #[cfg(feature = "deflate")]
+    // Kept out of the plain receive path: inlined there, its bulk slows every
+    // uncompressed frame; its own cost is the inflater's.
+    #[inline(never)]
     fn inflate_piece(
         &mut self,
         mut frame: InFrame,
@@ -473,7 +477,7 @@ impl Receiver {
                 .inflate_piece(&self.buf[at..at + avail], ends_frame, config)?;
         frame.done += used;
         frame.remaining -= used;
-        frame.clear = avail - used;
+        self.clear = avail - used;
         self.pos += used;
         let last = frame.remaining == 0;
         self.data_frame |= last;

@@ -182,12 +182,20 @@ impl Connection {
             match self.rx.next(self.role, &self.config) {
                 Ok(None) => break,
                 Ok(Some(item)) => self.arrived(item),
-                Err(error) => self.in_order(Deferred::Failure(error)),
+                Err(error) => self.failed(error),
             }
         }
         if self.rx.take_data_frame() && self.life.may_send() {
             self.deadlines.not_idle(self.now, &self.config);
         }
+    }
+
+    /// A violation read: out of line, so that the failure path's bulk (the
+    /// lifecycle's close and its effects) stays out of the loop over good frames.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, error: crate::ProtocolError) {
+        self.in_order(Deferred::Failure(error));
     }
 
     #[inline]
