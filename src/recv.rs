@@ -396,8 +396,8 @@ impl Receiver {
             );
         }
         #[cfg(feature = "deflate")]
-        if let Take::Data(Route::InflateStream) = frame.take {
-            return self.inflate_piece(frame, avail, config);
+        if let Take::Data(route @ (Route::Inflate | Route::InflateStream)) = frame.take {
+            return self.compressed(frame, route, avail, config);
         }
         frame.done += avail;
         frame.remaining -= avail;
@@ -436,13 +436,9 @@ impl Receiver {
                         .assembler
                         .reassemble(&self.buf[at..self.pos], last, config)?
                         .map(Item::Message),
+                    // Taken by `compressed` above.
                     #[cfg(feature = "deflate")]
-                    Route::Inflate => self
-                        .assembler
-                        .inflate(&self.buf[at..self.pos], last, config)?
-                        .map(Item::Message),
-                    #[cfg(feature = "deflate")]
-                    Route::InflateStream => None,
+                    Route::Inflate | Route::InflateStream => None,
                     Route::Stream => {
                         let piece = if avail == 0 {
                             Bytes::new()
@@ -457,21 +453,34 @@ impl Receiver {
         Ok(item)
     }
 
-    /// The next piece of a compressed message delivered in pieces: the inflater may
-    /// take only part of the `avail` unmasked bytes, when its piece fills up; the
-    /// rest stay, unmasked, for the next call.
+    /// The next `avail` unmasked bytes of a compressed frame. Delivered whole, they
+    /// are all inflated into the message buffer. Delivered in pieces, the inflater
+    /// may take only part of them, when its piece fills up; the rest stay, unmasked,
+    /// for the next call. Out of line: inlined into the loop over plain frames, its
+    /// bulk slows every one of them, and its own cost is the inflater's.
     #[cfg(feature = "deflate")]
-    // Kept out of the plain receive path: inlined there, its bulk slows every
-    // uncompressed frame; its own cost is the inflater's.
     #[inline(never)]
-    fn inflate_piece(
+    fn compressed(
         &mut self,
         mut frame: InFrame,
+        route: Route,
         avail: usize,
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
         let ends_frame = avail == frame.remaining;
+        if route == Route::Inflate {
+            frame.done += avail;
+            frame.remaining -= avail;
+            self.pos += avail;
+            let last = frame.remaining == 0;
+            self.data_frame |= last;
+            self.frame = (!last).then_some(frame);
+            return Ok(self
+                .assembler
+                .inflate(&self.buf[at..self.pos], last, config)?
+                .map(Item::Message));
+        }
         let (used, piece) =
             self.assembler
                 .inflate_piece(&self.buf[at..at + avail], ends_frame, config)?;

@@ -412,12 +412,15 @@ pub fn check_response(
             return false;
         };
         // §7.1.1.1 and §7.1.2.1: a restriction offered must be answered, the
-        // server's window no larger than offered, and not limited unless offered.
+        // server's window no larger than offered. A server window answered where
+        // none was offered breaks §7.1.2.1 too, but only limits the server's own
+        // compression, which any window inflates; common servers (Python
+        // `websockets`) send one, so it is taken.
         (!o.server_no_takeover || answer.server_no_takeover)
             && match (o.server_bits, answer.server_bits) {
                 (Some(offered), Some(b)) => b <= offered,
-                (None, None) => true,
-                _ => false,
+                (Some(_), None) => false,
+                (None, _) => true,
             }
             // §7.1.2.2: only when offered, and no larger than an offered value.
             && match answer.client_bits {
