@@ -342,6 +342,15 @@ impl Receiver {
                 self.frame = Some(frame);
                 return Ok(self.starve());
             }
+            // Compressed frames branch off here: a branch inside `payload` slows the
+            // plain path by a third on small frames.
+            #[cfg(feature = "deflate")]
+            if let Take::Data(route @ (Route::Inflate | Route::InflateStream)) = frame.take {
+                if let Some(item) = self.compressed(frame, route, avail, config)? {
+                    return Ok(Some(item));
+                }
+                continue;
+            }
             if let Some(item) = self.payload(frame, avail, config)? {
                 return Ok(Some(item));
             }
@@ -388,17 +397,9 @@ impl Receiver {
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
         if let Some(key) = frame.mask {
-            let from = at + self.clear;
-            apply_mask(
-                &mut self.buf[from..at + avail],
-                key,
-                (frame.done + self.clear) & 3,
-            );
+            apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
         }
-        #[cfg(feature = "deflate")]
-        if let Take::Data(route @ (Route::Inflate | Route::InflateStream)) = frame.take {
-            return self.compressed(frame, route, avail, config);
-        }
+
         frame.done += avail;
         frame.remaining -= avail;
         self.pos += avail;
@@ -468,6 +469,14 @@ impl Receiver {
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
+        if let Some(key) = frame.mask {
+            let from = at + self.clear;
+            apply_mask(
+                &mut self.buf[from..at + avail],
+                key,
+                (frame.done + self.clear) & 3,
+            );
+        }
         let ends_frame = avail == frame.remaining;
         if route == Route::Inflate {
             frame.done += avail;
