@@ -63,7 +63,13 @@ fn ping_flood_at_a_peer_that_never_reads() {
     let leaked = live() - before;
     // Printing allocates (the test harness captures output): only after measuring.
     println!("ping flood: {pongs} pongs queued, {held} bytes held, peak {peak} (limit {limit})");
-    assert_eq!(leaked, 0);
+    // The counter sees every thread, and this first measurement starts while the
+    // test harness's own thread may still be setting up (about 900 bytes, seen one
+    // run in several); a leak of what the flood queued would be hundreds of KiB.
+    assert!(
+        leaked < 4 << 10,
+        "{leaked} bytes still allocated after the connection was dropped"
+    );
     assert!(
         peak <= limit as isize + SMALL_BOUND,
         "peak {peak} bytes for a {limit}-byte output limit"
