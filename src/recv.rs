@@ -120,6 +120,7 @@ pub(crate) struct Receiver {
     /// Bytes of the frame in progress at the parse position already unmasked but not
     /// yet taken (a compressed piece that filled up before its input was used); kept
     /// here, not in [`InFrame`], which the loop over plain frames moves often.
+    #[cfg(feature = "deflate")]
     clear: usize,
     /// The buffer the last large message was handed out of (see [`REUSE_MIN`]);
     /// kept only while a large frame is being received, and only until the next
@@ -134,6 +135,7 @@ impl Default for Receiver {
             filled: 0,
             pos: 0,
             frame: None,
+            #[cfg(feature = "deflate")]
             clear: 0,
             starved: true,
             room: MIN_ROOM,
