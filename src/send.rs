@@ -329,12 +329,7 @@ impl Sender {
         // Deflate's worst case: the input stored, a few bytes per block, the flush.
         let bound = original.len() + original.len() / 1024 + 64;
         let room = frame_cost(MAX_HEADER_LEN + bound, bound).saturating_add(original.len());
-        if self.queue.cost().saturating_add(room) > self.limit {
-            return Err(SendError::BufferFull {
-                held: self.queue.cost(),
-                limit: self.limit,
-            });
-        }
+        self.check_cost(room)?;
         let mask = self.key(opcode)?;
         let Some(d) = &mut self.deflate else {
             return self.data(opcode, fin, Body::Shared(original), kind);
@@ -387,12 +382,7 @@ impl Sender {
             );
         }
         let cost = encoded_cost(message.frame.len());
-        if self.queue.cost().saturating_add(cost) > self.limit {
-            return Err(SendError::BufferFull {
-                held: self.queue.cost(),
-                limit: self.limit,
-            });
-        }
+        self.check_cost(cost)?;
         self.queue
             .push_encoded(message.frame.clone(), message.head_len, message.kind);
         Ok(())
@@ -416,12 +406,7 @@ impl Sender {
         let original = message.frame.slice(message.head_len..);
         let room = frame_cost(MAX_HEADER_LEN + payload.len(), payload.len())
             .saturating_add(original.len());
-        if self.queue.cost().saturating_add(room) > self.limit {
-            return Err(SendError::BufferFull {
-                held: self.queue.cost(),
-                limit: self.limit,
-            });
-        }
+        self.check_cost(room)?;
         let opcode = message.kind.opcode();
         let mut header = FrameHeader::new(opcode, payload.len() as u64);
         header.rsv = 0b100;
@@ -498,14 +483,22 @@ impl Sender {
 
     fn check_room(&self, header: &FrameHeader) -> Result<(), SendError> {
         let payload = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
-        if self.fits(header.encoded_len(), payload) {
-            Ok(())
-        } else {
-            Err(SendError::BufferFull {
+        self.check_cost(frame_cost(
+            header.encoded_len().saturating_add(payload),
+            payload,
+        ))
+    }
+
+    /// Whether `cost` more (see [`frame_cost`]) fits under the output limit now;
+    /// refused with [`SendError::BufferFull`] otherwise, nothing queued.
+    fn check_cost(&self, cost: usize) -> Result<(), SendError> {
+        if self.queue.cost().saturating_add(cost) > self.limit {
+            return Err(SendError::BufferFull {
                 held: self.queue.cost(),
                 limit: self.limit,
-            })
+            });
         }
+        Ok(())
     }
 
     /// Answers a ping (§5.5.2). When the pong does not fit under the output limit,
