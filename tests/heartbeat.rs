@@ -313,6 +313,9 @@ proptest! {
                 Step::Wait(d) => now += d,
                 Step::Receive => {
                     feed(&mut s, secs(now), &c2s(OpCode::Binary, true, b"x"));
+                    // The connection takes no more input while a batch of events
+                    // waits unpolled; an application polls after every read.
+                    drain_events(&mut s);
                     if open {
                         keepalive = Some(now + interval);
                         idle_at = Some(now + idle);
