@@ -1,4 +1,4 @@
-//! Payload masking (RFC 6455 §5.3), in safe code.
+//! Payload masking (RFC 6455 §5.3).
 //!
 //! `transformed[i] = original[i] ^ key[i % 4]`, where `i` counts from the start of the
 //! frame's payload. [`apply_mask`] takes that position as `offset`, so a payload can be
@@ -23,32 +23,26 @@
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     if buf.len() < 32 {
-        // Short payloads (most control frames and chat-sized messages): 8 bytes at a
-        // time as one word, the last few one by one.
-        let word = u64::from_ne_bytes([
-            key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-        ]);
-        let (words, tail) = buf.as_chunks_mut::<8>();
-        for w in words {
-            *w = (u64::from_ne_bytes(*w) ^ word).to_ne_bytes();
-        }
-        // The tail starts at a multiple of 8: the key phase is unchanged.
-        apply_mask_bytes(tail, key);
-        return;
+        // Short payloads (most control frames and chat-sized messages).
+        xor_words(buf, key);
+    } else if buf.len() < wide::MIN_WIDE {
+        xor_blocks::<32>(buf, key);
+    } else {
+        wide::xor(buf, key);
     }
-    // Eight copies of the key make one 32-byte block; LLVM turns the fixed-size loop
-    // below into vector XORs on every target with SIMD registers.
-    let mut wide = [0u8; 32];
-    for (i, b) in wide.iter_mut().enumerate() {
-        *b = key[i & 3];
+}
+
+/// 8 bytes at a time as one word, the last few one by one.
+#[inline(always)]
+fn xor_words(buf: &mut [u8], key: [u8; 4]) {
+    let word = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let (words, tail) = buf.as_chunks_mut::<8>();
+    for w in words {
+        *w = (u64::from_ne_bytes(*w) ^ word).to_ne_bytes();
     }
-    let (blocks, tail) = buf.as_chunks_mut::<32>();
-    for block in blocks {
-        for (b, k) in block.iter_mut().zip(wide.iter()) {
-            *b ^= k;
-        }
-    }
-    // The tail starts at a multiple of 32, so the key phase is unchanged.
+    // The tail starts at a multiple of 8: the key phase is unchanged.
     apply_mask_bytes(tail, key);
 }
 
@@ -60,23 +54,110 @@ fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4]) {
 }
 
 /// Writes `src` masked with `key` (from payload position 0) into `dst`, which is as
-/// long: the copy and the mask in one pass. Kept out of line: inlined into a large
-/// caller, the loop was left unvectorized.
-#[inline(never)]
+/// long: the copy and the mask in one pass.
+#[inline]
 pub(crate) fn mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-    let mut wide = [0u8; 32];
+    wide::xor_copy(src, dst, key);
+}
+
+/// `N / 4` copies of the key: one block.
+#[inline(always)]
+fn key_block<const N: usize>(key: [u8; 4]) -> [u8; N] {
+    let mut wide = [0u8; N];
     for (i, b) in wide.iter_mut().enumerate() {
         *b = key[i & 3];
     }
-    let (dst_blocks, dst_tail) = dst.as_chunks_mut::<32>();
-    let (src_blocks, src_tail) = src.as_chunks::<32>();
+    wide
+}
+
+/// The block loops, written once with fixed-size blocks that LLVM turns into
+/// vector XORs as wide as the function's target features allow; [`wide`] compiles
+/// them once for the baseline and, on x86, once more for AVX2.
+#[inline(always)]
+fn xor_blocks<const N: usize>(buf: &mut [u8], key: [u8; 4]) {
+    let wide = key_block::<N>(key);
+    let (blocks, tail) = buf.as_chunks_mut::<N>();
+    for block in blocks {
+        for (b, k) in block.iter_mut().zip(wide.iter()) {
+            *b ^= k;
+        }
+    }
+    // The tail starts at a multiple of the block, so the key phase is unchanged.
+    xor_words(tail, key);
+}
+
+#[inline(always)]
+fn xor_copy_blocks<const N: usize>(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+    let wide = key_block::<N>(key);
+    let (dst_blocks, dst_tail) = dst.as_chunks_mut::<N>();
+    let (src_blocks, src_tail) = src.as_chunks::<N>();
     for (d, s) in dst_blocks.iter_mut().zip(src_blocks) {
-        for i in 0..32 {
+        for i in 0..N {
             d[i] = s[i] ^ wide[i];
         }
     }
     for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
         *d = s ^ key[i & 3];
+    }
+}
+
+/// The only `unsafe` in the crate: calling a copy of the block loops compiled with
+/// AVX2 enabled, after the CPU has been asked whether it has AVX2. The loops
+/// themselves are the safe code above; the attribute changes only which
+/// instructions LLVM may pick for them. Miri runs the unit tests below.
+#[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "x86")))]
+#[allow(unsafe_code)]
+mod wide {
+    /// Below this many bytes the baseline loop, inlined, is as fast and the check
+    /// is not paid.
+    pub(super) const MIN_WIDE: usize = 256;
+
+    #[inline(never)]
+    pub(super) fn xor(buf: &mut [u8], key: [u8; 4]) {
+        if buf.len() >= MIN_WIDE && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_avx2` needs AVX2, which the CPU was just found to have.
+            unsafe { xor_avx2(buf, key) }
+        } else {
+            super::xor_blocks::<32>(buf, key);
+        }
+    }
+
+    #[inline(never)]
+    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        if src.len() >= MIN_WIDE && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_copy_avx2` needs AVX2, which the CPU was just found to have.
+            unsafe { xor_copy_avx2(src, dst, key) }
+        } else {
+            super::xor_copy_blocks::<32>(src, dst, key);
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn xor_avx2(buf: &mut [u8], key: [u8; 4]) {
+        super::xor_blocks::<64>(buf, key);
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn xor_copy_avx2(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        super::xor_copy_blocks::<64>(src, dst, key);
+    }
+}
+
+/// Without `std` (no run-time CPU detection) or off x86: the block loops at the
+/// target's compile-time vector width.
+#[cfg(not(all(feature = "std", any(target_arch = "x86_64", target_arch = "x86"))))]
+mod wide {
+    pub(super) const MIN_WIDE: usize = usize::MAX;
+
+    #[inline]
+    pub(super) fn xor(buf: &mut [u8], key: [u8; 4]) {
+        super::xor_blocks::<32>(buf, key);
+    }
+
+    /// Kept out of line: inlined into a large caller, the loop was left unvectorized.
+    #[inline(never)]
+    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        super::xor_copy_blocks::<32>(src, dst, key);
     }
 }
 
@@ -101,7 +182,8 @@ mod tests {
     #[test]
     fn matches_the_definition_at_every_length_and_offset() {
         let key = [0xde, 0xad, 0xbe, 0xef];
-        for len in 0..140 {
+        // Past 256 bytes the wide loop takes over where the CPU has it.
+        for len in (0..140).chain([255, 256, 257, 319, 320, 1000, 4099]) {
             for offset in 0..8 {
                 let original: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
                 let mut fast = original.clone();
@@ -116,7 +198,7 @@ mod tests {
     #[test]
     fn a_masked_copy_equals_masking_a_copy() {
         let key = [9, 8, 7, 6];
-        for len in [0, 1, 31, 32, 33, 100, 4096] {
+        for len in [0, 1, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 4096, 4101] {
             let src: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
             let mut expected = src.clone();
             apply_mask(&mut expected, key, 0);
