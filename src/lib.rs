@@ -106,9 +106,10 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; [`Clock`] (timestamps from `Instant`); needed by `blocking`, `http`, `arbitrary`, `proptest` |
+//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; [`Clock`] (timestamps from `Instant`); needed by `blocking`, `tokio`, `http`, `arbitrary`, `proptest` |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
+//! | `tokio` | no | [`tokio`]: the connection over any tokio `AsyncRead + AsyncWrite`, as a futures `Stream` and `Sink` with async `recv`/`send`/`close`, cancel-safe receive, halves for two tasks, bounded sends, deadlines on tokio's timer |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
 //! | `deflate` | no | [`deflate`]: permessage-deflate (RFC 7692) in both roles, set with [`Config::deflate`], on flate2's pure-Rust zlib-rs backend; the message limit applies to the inflated size |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
@@ -139,6 +140,8 @@ pub mod entropy;
 mod error;
 mod event;
 pub mod frame;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+mod glue_error;
 pub mod handshake;
 pub mod mask;
 mod message;
@@ -152,6 +155,8 @@ mod state;
 pub mod strategies;
 mod time;
 mod timer;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod tx;
 mod utf8;
 

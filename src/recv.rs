@@ -177,6 +177,15 @@ impl Receiver {
         &mut self.buf[self.filled..]
     }
 
+    /// The room offered will not be read into soon: freed when it holds no input
+    /// still needed.
+    pub(crate) fn release_room(&mut self) {
+        if self.starved {
+            self.compact();
+        }
+        self.offered = 0;
+    }
+
     /// `n` bytes were read into [`read_buf`](Self::read_buf).
     pub(crate) fn filled(&mut self, n: usize) {
         debug_assert!(

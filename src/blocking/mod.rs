@@ -45,10 +45,11 @@ use std::time::Duration;
 
 use crate::entropy::Entropy;
 use crate::{
-    Accept, ClientRequest, Clock, CloseCode, Closed, Config, ConfigError, Connection,
-    ConnectionError, Event, HandshakeError, Message, MessageKind, Open, Reject, Request, SendError,
-    State, Timestamp, TransportAction,
+    Accept, ClientRequest, Clock, CloseCode, Closed, Config, Connection, ConnectionError, Event,
+    Message, MessageKind, Open, Reject, Request, State, Timestamp, TransportAction,
 };
+
+pub use crate::glue_error::Error;
 
 #[cfg(feature = "getrandom")]
 mod reconnecting;
@@ -60,78 +61,6 @@ pub use reconnecting::{ClientEvent, ReconnectingClient};
 /// the connection's own buffer ([`Connection::read_buf`]): a received message costs
 /// no copy but the read's.
 pub const DEFAULT_READ_BUFFER: usize = 64 << 10;
-
-/// Errors from the blocking API.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The transport failed. After a failed write, reading goes on: what the peer
-    /// sent before it went away (its close frame, say) is still delivered.
-    Io(io::Error),
-    /// The connection refused a command (see [`SendError`]).
-    Send(SendError),
-    /// The opening handshake failed.
-    Handshake(HandshakeError),
-    /// A setting is out of range.
-    Config(ConfigError),
-    /// The connection has ended; this is how it ended. Returned once by `read`; the
-    /// transport has been shut down and closed as the closing handshake requires.
-    Closed(Closed),
-    /// The connection had already ended before this call.
-    AlreadyClosed,
-}
-
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::Send(e) => write!(f, "{e}"),
-            Error::Handshake(e) => write!(f, "{e}"),
-            Error::Config(e) => write!(f, "{e}"),
-            Error::Closed(c) => write!(f, "connection closed ({})", c.code),
-            Error::AlreadyClosed => f.write_str("connection already closed"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io(e) => Some(e),
-            Error::Send(e) => Some(e),
-            Error::Handshake(e) => Some(e),
-            Error::Config(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Io(e)
-    }
-}
-
-impl From<SendError> for Error {
-    fn from(e: SendError) -> Self {
-        Error::Send(e)
-    }
-}
-
-impl From<HandshakeError> for Error {
-    fn from(e: HandshakeError) -> Self {
-        match e {
-            HandshakeError::InvalidConfig(e) => Error::Config(e),
-            e => Error::Handshake(e),
-        }
-    }
-}
-
-impl From<ConfigError> for Error {
-    fn from(e: ConfigError) -> Self {
-        Error::Config(e)
-    }
-}
 
 /// Settings of the blocking glue, and the way to open a connection with them over
 /// any stream.

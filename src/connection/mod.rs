@@ -366,6 +366,15 @@ impl Connection {
         self.rx.read_buf()
     }
 
+    /// Gives back the room [`read_buf`](Self::read_buf) offered when no read will
+    /// fill it soon (a non-blocking read that found nothing, say): a buffer that holds
+    /// no input still needed is freed, so a connection waiting for its peer holds no
+    /// heap. The next `read_buf` offers fresh room. The async glue calls it whenever
+    /// a read is pending.
+    pub fn release_read_buf(&mut self) {
+        self.rx.release_room();
+    }
+
     /// `n` bytes were read into [`read_buf`](Self::read_buf): takes them like
     /// [`handle_data`](Self::handle_data) takes its bytes, without copying them. A
     /// read of 0 bytes is not the end of the stream here; report that with

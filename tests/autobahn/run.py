@@ -5,9 +5,9 @@ roles and judges the run from each report's index.json.
   server role: kosoku drives examples/echo_server, two cases at a time
   client role: examples/autobahn_client talks to `kosoku -m fuzzingserver`, two
                cases at a time
-  and examples/tokio_echo, the async glue over the same core, on every case but
-  the permessage-deflate ones (12.*, 13.*: several minutes, and the same code
-  paths as echo_server's)
+  and the async glue (wsmachine::tokio) in both roles: examples/tokio_echo, and
+  autobahn_client --tokio, on every case but the permessage-deflate ones (12.*,
+  13.*: several minutes each, and the same code paths as the blocking runs')
 
 A case passes when its behaviour is OK or INFORMATIONAL and its close behaviour is OK
 or INFORMATIONAL; UNIMPLEMENTED is a failure in every case, 12.* and 13.*
@@ -88,15 +88,16 @@ def server_role(kosoku, bin_dir, out, example="echo_server", extra=()):
     return elapsed
 
 
-def client_role(kosoku, bin_dir, out):
+def client_role(kosoku, bin_dir, out, extra=(), client_extra=()):
     port = free_port()
-    fuzzing = subprocess.Popen([kosoku, "-m", "fuzzingserver", f"127.0.0.1:{port}", "-o", out],
+    fuzzing = subprocess.Popen([kosoku, "-m", "fuzzingserver", f"127.0.0.1:{port}", "-o", out,
+                                *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port)
         started = time.monotonic()
         client = subprocess.run([os.path.join(bin_dir, "autobahn_client"), f"ws://127.0.0.1:{port}",
-                                 "--parallel", "2"],
+                                 "--parallel", "2", *client_extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 timeout=600)
         elapsed = time.monotonic() - started
@@ -163,6 +164,9 @@ def main():
     roles = (("server", lambda k, b, o: server_role(k, b, o, extra=("-p", "2")), EXPECTED_CASES),
              ("client", client_role, EXPECTED_CASES),
              ("server (tokio_echo)", lambda k, b, o: server_role(k, b, o, "tokio_echo", no_deflate),
+              EXPECTED_CASES - DEFLATE_CASES),
+             ("client (autobahn_client --tokio)",
+              lambda k, b, o: client_role(k, b, o, no_deflate, ("--tokio",)),
               EXPECTED_CASES - DEFLATE_CASES))
     for role, run, expected in roles:
         out = os.path.join(args.out, role.split()[0] + ("-tokio" if "tokio" in role else ""))
