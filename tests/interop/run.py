@@ -2,7 +2,8 @@
 """Interop tests on loopback against real peers.
 
   - the Python `websockets` client and the Node `ws` client against
-    examples/echo_server: text, binary, empty, 1 MiB, ping, close code;
+    examples/echo_server and examples/tokio_echo (the async glue): text, binary,
+    empty, 1 MiB, ping, close code;
   - examples/client against a `websockets` echo server and a `ws` echo server,
     including reconnecting when the server starts only after the client;
   - permessage-deflate (RFC 7692), negotiated and checked, not merely offered:
@@ -138,15 +139,17 @@ def check(name, cmd, env=None, timeout=60, input_text=None):
     return proc
 
 
-def peers_against_echo_server(args, node_env):
+def peers_against_echo_server(args, node_env, example="echo_server"):
     port = free_port()
-    server = subprocess.Popen([os.path.join(args.bin, "echo_server"), "--addr", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([os.path.join(args.bin, example), "--addr", f"127.0.0.1:{port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_port(port)
         url = f"ws://127.0.0.1:{port}"
-        print(check("python client", [args.python, "-c", PY_CLIENT, url]).stdout.strip())
-        print(check("node client", ["node", os.path.join(HERE, "peers.cjs"), "client", url], env=node_env).stdout.strip())
+        for name, cmd, env in (("python client", [args.python, "-c", PY_CLIENT, url], None),
+                               ("node client", ["node", os.path.join(HERE, "peers.cjs"), "client", url],
+                                node_env)):
+            print(f"[{example}] " + check(f"{name} against {example}", cmd, env=env).stdout.strip())
     finally:
         server.kill()
         server.wait()
@@ -448,6 +451,7 @@ def main():
     node_env = dict(os.environ, NODE_PATH=os.path.join(os.path.abspath(args.node_path), "node_modules"))
 
     peers_against_echo_server(args, node_env)
+    peers_against_echo_server(args, node_env, "tokio_echo")
     py_server = [args.python, "-c", PY_SERVER]
     node_server = ["node", os.path.join(HERE, "peers.cjs"), "server"]
     client_example_against("python websockets server", py_server, args)
