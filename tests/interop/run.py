@@ -2,8 +2,9 @@
 """Interop tests on loopback against real peers.
 
   - the Python `websockets` client and the Node `ws` client against
-    examples/echo_server and examples/tokio_echo (the async glue): text, binary,
-    empty, 1 MiB, ping, close code;
+    examples/echo_server, examples/tokio_echo (the async glue) and
+    examples/hyper_upgrade (hyper's upgrade handed to it): text, binary, empty,
+    1 MiB, ping, close code;
   - examples/client against a `websockets` echo server and a `ws` echo server,
     including reconnecting when the server starts only after the client;
   - permessage-deflate (RFC 7692), negotiated and checked, not merely offered:
@@ -139,13 +140,13 @@ def check(name, cmd, env=None, timeout=60, input_text=None):
     return proc
 
 
-def peers_against_echo_server(args, node_env, example="echo_server"):
+def peers_against_echo_server(args, node_env, example="echo_server", path=""):
     port = free_port()
     server = subprocess.Popen([os.path.join(args.bin, example), "--addr", f"127.0.0.1:{port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_port(port)
-        url = f"ws://127.0.0.1:{port}"
+        url = f"ws://127.0.0.1:{port}{path}"
         for name, cmd, env in (("python client", [args.python, "-c", PY_CLIENT, url], None),
                                ("node client", ["node", os.path.join(HERE, "peers.cjs"), "client", url],
                                 node_env)):
@@ -452,6 +453,7 @@ def main():
 
     peers_against_echo_server(args, node_env)
     peers_against_echo_server(args, node_env, "tokio_echo")
+    peers_against_echo_server(args, node_env, "hyper_upgrade", "/ws")
     py_server = [args.python, "-c", PY_SERVER]
     node_server = ["node", os.path.join(HERE, "peers.cjs"), "server"]
     client_example_against("python websockets server", py_server, args)
