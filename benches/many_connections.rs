@@ -75,9 +75,7 @@ fn main() {
             rounds.push(result);
         }
     }
-    println!(
-        "\nmedians over {rounds} rounds ({connections} connections, {messages} echoes each):"
-    );
+    println!("\nmedians over {rounds} rounds ({connections} connections, {messages} echoes each):");
     println!(
         "| server | RSS per held connection | RSS per connection after echoes | messages/s | p50 | p99 |"
     );
@@ -86,7 +84,10 @@ fn main() {
         let med = |f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
         let range = |f: fn(&Round) -> f64| {
             let v: Vec<f64> = rounds.iter().map(f).collect();
-            let (lo, hi) = (v.iter().cloned().fold(f64::MAX, f64::min), v.iter().cloned().fold(0.0, f64::max));
+            let (lo, hi) = (
+                v.iter().cloned().fold(f64::MAX, f64::min),
+                v.iter().cloned().fold(0.0, f64::max),
+            );
             format!("{lo:.0}–{hi:.0}")
         };
         println!(
@@ -235,7 +236,11 @@ async fn open(addr: &str) -> TcpStream {
         head.push(byte[0]);
         assert!(head.len() < 4096, "no end to the response head");
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     socket
 }
 
@@ -263,7 +268,8 @@ fn serve(library: &str) {
         std::io::stdout().flush().unwrap();
         tokio::spawn(async {
             let mut line = String::new();
-            let _ = tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await;
+            let _ =
+                tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await;
             std::process::exit(0);
         });
         loop {

@@ -103,7 +103,7 @@ fn request_and_config(url: &str) -> Result<(ClientRequest, Config), Error> {
     Ok((request, config))
 }
 
-fn open(url: &str) -> Result<blocking::WebSocket<std::net::TcpStream>, Error> {
+fn open(url: &str) -> Result<blocking::WebSocket<blocking::MaybeTlsStream>, Error> {
     let (request, config) = request_and_config(url)?;
     let (ws, _) = blocking::connect_with(request, config)?;
     Ok(ws)
@@ -132,7 +132,10 @@ fn run_case(base: &str, case: u32) -> Result<(), Error> {
     }
 }
 
-fn echo(ws: &mut blocking::WebSocket<std::net::TcpStream>, message: Message) -> Result<(), Error> {
+fn echo(
+    ws: &mut blocking::WebSocket<blocking::MaybeTlsStream>,
+    message: Message,
+) -> Result<(), Error> {
     match ws.send(message) {
         // The case may have closed the connection already; reading will tell.
         Err(Error::Send(_)) => Ok(()),
@@ -145,9 +148,8 @@ mod on_async {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use tokio::net::TcpStream;
     use wsmachine::Event;
-    use wsmachine::tokio::{self as ws, Error, WebSocketStream};
+    use wsmachine::tokio::{self as ws, Error, MaybeTlsStream, WebSocketStream};
 
     use super::{AGENT, request_and_config};
 
@@ -188,7 +190,7 @@ mod on_async {
         println!("done");
     }
 
-    async fn open(url: &str) -> Result<WebSocketStream<TcpStream>, Error> {
+    async fn open(url: &str) -> Result<WebSocketStream<MaybeTlsStream>, Error> {
         let (request, config) = request_and_config(url)?;
         let (socket, _) = ws::connect_with(request, config).await?;
         Ok(socket)

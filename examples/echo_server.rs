@@ -25,7 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use wsmachine::blocking::{self, Builder, Error};
+use std::io::{Read, Write};
+
+use wsmachine::blocking::{self, Builder, Error, WebSocket};
+use wsmachine::tls::rustls::ServerConfig;
 use wsmachine::{Accept, Config, Reject};
 
 /// Refusals (503 answers) in progress at once, at most; beyond that a connection over
@@ -46,7 +49,11 @@ fn usage() -> String {
 fn main() -> std::io::Result<()> {
     let args = args::parse_server_args(&usage());
     let listener = TcpListener::bind(&args.addr)?;
-    println!("echo server listening on ws://{}", listener.local_addr()?);
+    let scheme = if args.tls.is_some() { "wss" } else { "ws" };
+    println!(
+        "echo server listening on {scheme}://{}",
+        listener.local_addr()?
+    );
     let active = Arc::new(AtomicUsize::new(0));
     let refusing = Arc::new(AtomicUsize::new(0));
     let mut backoff = Backoff::default();
@@ -66,18 +73,18 @@ fn main() -> std::io::Result<()> {
         };
         match Slot::take(&active, args.max_connections) {
             Some(slot) => {
-                let config = args.config.clone();
+                let (config, tls) = (args.config.clone(), args.tls.clone());
                 spawn(move || {
                     let _slot = slot;
-                    serve(stream, config);
+                    serve(stream, config, tls);
                 });
             }
             None => match Slot::take(&refusing, MAX_REFUSALS) {
                 Some(slot) => {
-                    let config = args.config.clone();
+                    let (config, tls) = (args.config.clone(), args.tls.clone());
                     spawn(move || {
                         let _slot = slot;
-                        refuse(stream, config);
+                        refuse(stream, config, tls);
                     });
                 }
                 None => drop(stream),
@@ -118,45 +125,46 @@ fn spawn(work: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// Echoes until the connection ends.
-fn serve(stream: TcpStream, config: Config) {
+/// Opens the connection (over TLS with a server configuration), then echoes.
+fn serve(stream: TcpStream, config: Config, tls: Option<Arc<ServerConfig>>) {
     let peer = stream.peer_addr().ok();
-    let mut ws = match blocking::accept_with(stream, config, |_| Ok(Accept::new())) {
-        Ok(ws) => ws,
-        Err(e) => {
-            eprintln!("{peer:?}: handshake failed: {e}");
-            return;
-        }
+    let accept = |_: &wsmachine::Request| Ok(Accept::new());
+    let result = match tls {
+        Some(tls) => blocking::accept_tls(stream, tls, config, accept).and_then(echo),
+        None => blocking::accept_with(stream, config, accept).and_then(echo),
     };
+    match result {
+        Ok(()) => {}
+        Err(Error::Handshake(e)) => eprintln!("{peer:?}: handshake failed: {e}"),
+        Err(e) => eprintln!("{peer:?}: {e}"),
+    }
+}
+
+/// Echoes until the connection ends.
+fn echo<S: Read + Write>(mut ws: WebSocket<S>) -> Result<(), Error> {
     loop {
         match ws.read() {
-            Ok(message) => {
-                if let Err(e) = ws.send(message) {
-                    eprintln!("{peer:?}: {e}");
-                    return;
-                }
-            }
-            Err(Error::Closed(_) | Error::AlreadyClosed) => return,
-            Err(e) => {
-                eprintln!("{peer:?}: {e}");
-                return;
-            }
+            Ok(message) => ws.send(message)?,
+            Err(Error::Closed(_) | Error::AlreadyClosed) => return Ok(()),
+            Err(e) => return Err(e),
         }
     }
 }
 
 /// Over the connection limit: read the request (so that closing does not reset the
 /// connection and destroy the answer), then answer 503 with `Retry-After`.
-fn refuse(stream: TcpStream, mut config: Config) {
+fn refuse(stream: TcpStream, mut config: Config, tls: Option<Arc<ServerConfig>>) {
     config.handshake_timeout = Some(REFUSAL_TIMEOUT);
     config.close_timeout = Some(REFUSAL_TIMEOUT);
+    let busy = |_: &wsmachine::Request| Err(Reject::new(503).header("Retry-After", "1"));
+    if let Some(tls) = tls {
+        let _ = blocking::accept_tls(stream, tls, config, busy);
+        return;
+    }
     let Ok(socket) = stream.try_clone() else {
         return;
     };
-    let busy = || Reject::new(503).header("Retry-After", "1");
-    let _ = Builder::new(config)
-        .socket(socket)
-        .server(stream, |_| Err(busy()));
+    let _ = Builder::new(config).socket(socket).server(stream, busy);
 }
 
 /// Exponential backoff for a failing `accept`: 5 ms, doubling up to 1 s.

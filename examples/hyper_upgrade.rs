@@ -14,13 +14,13 @@
 
 use std::convert::Infallible;
 
-use wsmachine::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+use wsmachine::Bytes;
 use wsmachine::tokio::{Builder, Error, WebSocketStream};
 use wsmachine::{Accept, Config, Negotiated};
 
@@ -74,7 +74,8 @@ async fn handle(mut req: Request<hyper::body::Incoming>) -> Result<Response<Body
         Err(e) => {
             let status = e.status().unwrap_or(400);
             let mut response = Response::new(Body::from(format!("{e}\n")));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
             if status == 426 {
                 response
                     .headers_mut()
@@ -109,12 +110,15 @@ async fn handle(mut req: Request<hyper::body::Incoming>) -> Result<Response<Body
         let builder = Builder::new(config);
         // The socket itself, and what hyper read past the request.
         let result = match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => match builder.upgraded_server(parts.io.into_inner(), negotiated, &parts.read_buf) {
-                Ok(socket) => echo(socket).await,
-                Err(e) => Err(e),
-            },
+            Ok(parts) => {
+                match builder.upgraded_server(parts.io.into_inner(), negotiated, &parts.read_buf) {
+                    Ok(socket) => echo(socket).await,
+                    Err(e) => Err(e),
+                }
+            }
             // Another transport under hyper: keep its upgraded stream as it is.
-            Err(upgraded) => match builder.upgraded_server(TokioIo::new(upgraded), negotiated, &[]) {
+            Err(upgraded) => match builder.upgraded_server(TokioIo::new(upgraded), negotiated, &[])
+            {
                 Ok(socket) => echo(socket).await,
                 Err(e) => Err(e),
             },

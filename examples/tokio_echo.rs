@@ -16,9 +16,11 @@ mod args;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use wsmachine::tokio::{self as ws, Error};
+use wsmachine::tls::rustls::ServerConfig;
+use wsmachine::tokio::{self as ws, Error, WebSocketStream};
 use wsmachine::{Accept, Config, Reject};
 
 /// Refusals (503 answers) in progress at once, at most.
@@ -36,8 +38,9 @@ fn usage() -> String {
 async fn main() -> std::io::Result<()> {
     let args = args::parse_server_args(&usage());
     let listener = TcpListener::bind(&args.addr).await?;
+    let scheme = if args.tls.is_some() { "wss" } else { "ws" };
     println!(
-        "tokio echo server listening on ws://{}",
+        "tokio echo server listening on {scheme}://{}",
         listener.local_addr()?
     );
     let slots = Arc::new(Semaphore::new(args.max_connections));
@@ -53,55 +56,67 @@ async fn main() -> std::io::Result<()> {
             }
         };
         let _ = stream.set_nodelay(true);
-        let config = args.config.clone();
+        let (config, tls) = (args.config.clone(), args.tls.clone());
         if let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
             tokio::spawn(async move {
-                serve(stream, config).await;
+                serve(stream, config, tls).await;
                 drop(slot);
             });
         } else if let Ok(slot) = Arc::clone(&refusals).try_acquire_owned() {
             tokio::spawn(async move {
-                refuse(stream, config).await;
+                refuse(stream, config, tls).await;
                 drop(slot);
             });
         }
     }
 }
 
-/// Echoes until the connection ends.
-async fn serve(stream: TcpStream, config: Config) {
+/// Opens the connection (over TLS with a server configuration), then echoes.
+async fn serve(stream: TcpStream, config: Config, tls: Option<Arc<ServerConfig>>) {
     let peer = stream.peer_addr().ok();
-    let mut socket = match ws::accept_with(stream, config, |_| Ok(Accept::new())).await {
-        Ok(socket) => socket,
-        Err(e) => {
-            eprintln!("{peer:?}: handshake failed: {e}");
-            return;
-        }
+    let accept = |_: &wsmachine::Request| Ok(Accept::new());
+    let result = match tls {
+        Some(tls) => match ws::accept_tls(stream, tls, config, accept).await {
+            Ok(socket) => echo(socket).await,
+            Err(e) => Err(e),
+        },
+        None => match ws::accept_with(stream, config, accept).await {
+            Ok(socket) => echo(socket).await,
+            Err(e) => Err(e),
+        },
     };
+    match result {
+        Ok(()) => {}
+        Err(Error::Handshake(e)) => eprintln!("{peer:?}: handshake failed: {e}"),
+        Err(e) => eprintln!("{peer:?}: {e}"),
+    }
+}
+
+/// Echoes until the connection ends.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: WebSocketStream<S>,
+) -> Result<(), Error> {
     loop {
         match socket.recv().await {
             // Refused only once closing has begun; the next `recv` tells how it ended.
             Ok(message) => match socket.send(message).await {
                 Ok(()) | Err(Error::Send(_)) => {}
-                Err(e) => {
-                    eprintln!("{peer:?}: {e}");
-                    return;
-                }
+                Err(e) => return Err(e),
             },
-            Err(Error::Closed(_) | Error::AlreadyClosed) => return,
-            Err(e) => {
-                eprintln!("{peer:?}: {e}");
-                return;
-            }
+            Err(Error::Closed(_) | Error::AlreadyClosed) => return Ok(()),
+            Err(e) => return Err(e),
         }
     }
 }
 
 /// Over the limit: read the request (so that closing does not reset the connection
 /// and destroy the answer), then answer 503 with `Retry-After`.
-async fn refuse(stream: TcpStream, mut config: Config) {
+async fn refuse(stream: TcpStream, mut config: Config, tls: Option<Arc<ServerConfig>>) {
     config.handshake_timeout = Some(Duration::from_secs(2));
     config.close_timeout = Some(Duration::from_secs(2));
-    let busy = || Reject::new(503).header("Retry-After", "1");
-    let _ = ws::accept_with(stream, config, |_| Err(busy())).await;
+    let busy = |_: &wsmachine::Request| Err(Reject::new(503).header("Retry-After", "1"));
+    let _ = match tls {
+        Some(tls) => ws::accept_tls(stream, tls, config, busy).await.map(drop),
+        None => ws::accept_with(stream, config, busy).await.map(drop),
+    };
 }

@@ -1,14 +1,18 @@
 //! Command-line options shared by the echo server examples.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wsmachine::Config;
+use wsmachine::tls::rustls::ServerConfig;
 
 /// Options of an echo server.
 pub struct ServerArgs {
     pub addr: String,
     pub config: Config,
     pub max_connections: usize,
+    /// With `--tls-cert` and `--tls-key`: serve `wss://`.
+    pub tls: Option<Arc<ServerConfig>>,
 }
 
 /// The usage text of the echo servers' options.
@@ -25,6 +29,8 @@ Options (SECS may have a fraction; 0 turns a timer off):
   --deflate               accept permessage-deflate (RFC 7692) when a client offers it
   --deflate-window BITS   with --deflate: the window both sides compress with, 9-15 (default 15)
   --deflate-no-context    with --deflate: no compression context kept between messages
+  --tls-cert FILE         serve wss://: the certificate chain, PEM (with --tls-key)
+  --tls-key FILE          the certificate's private key, PEM (PKCS #8, PKCS #1 or SEC1)
   -h, --help              show this help";
 
 /// Parses the echo servers' options; prints `usage` and exits on `--help` or an
@@ -38,7 +44,9 @@ pub fn parse_server_args(usage: &str) -> ServerArgs {
         addr: String::from("127.0.0.1:9001"),
         config,
         max_connections: 1024,
+        tls: None,
     };
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut max_output = None;
     let mut deflate: Option<wsmachine::deflate::DeflateConfig> = None;
     let mut it = std::env::args().skip(1);
@@ -85,10 +93,20 @@ pub fn parse_server_args(usage: &str) -> ServerArgs {
                 d.server_no_context_takeover = true;
                 d.client_no_context_takeover = true;
             }
+            "--tls-cert" => tls_cert = Some(value("--tls-cert")),
+            "--tls-key" => tls_key = Some(value("--tls-key")),
             other => fail(usage, &format!("unknown option {other}")),
         }
     }
     args.config.deflate = deflate;
+    args.tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(
+            wsmachine::tls::server_config_from_files(&cert, &key)
+                .unwrap_or_else(|e| fail(usage, &format!("TLS: {e}"))),
+        ),
+        (None, None) => None,
+        _ => fail(usage, "--tls-cert and --tls-key go together"),
+    };
     // One echoed message at a time is queued (the echo waits for it to be written),
     // plus room for pongs and a close frame.
     let message = usize::try_from(args.config.max_message_size).unwrap_or(usize::MAX);

@@ -36,6 +36,8 @@
 //! has ended the transport is closed at once: the half-close and the bounded wait for
 //! the peer's end of stream (§7.1.1) both need the socket.
 
+#[cfg(feature = "rustls")]
+use std::boxed::Box;
 use std::io::{self, IoSlice, Read, Write};
 #[cfg(feature = "getrandom")]
 use std::net::ToSocketAddrs;
@@ -50,6 +52,9 @@ use crate::{
 };
 
 pub use crate::glue_error::Error;
+pub use stream::MaybeTlsStream;
+
+mod stream;
 
 #[cfg(feature = "getrandom")]
 mod reconnecting;
@@ -190,24 +195,31 @@ impl<S: Read + Write> core::fmt::Debug for WebSocket<S> {
     }
 }
 
+/// Connects to a `ws://` URL (or, with feature `rustls`, a `wss://` one, trusting
+/// Mozilla's roots) and completes the opening handshake, with the default
+/// configuration and OS entropy.
 #[cfg(feature = "getrandom")]
-/// Connects to a `ws://` URL over TCP and completes the opening handshake, with the
-/// default configuration and OS entropy. For `wss://`, open the TLS stream yourself
-/// and use [`Builder::client`] with [`Builder::socket`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Open), Error> {
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Open), Error> {
     connect_with(ClientRequest::from_url(url)?, Config::default())
 }
 
-/// Connects over TCP with a request and configuration of your choosing.
+/// Connects with a request and configuration of your choosing; `wss://` (feature
+/// `rustls`) trusts Mozilla's roots ([`connect_with_tls`] takes a TLS configuration).
+/// The handshake timeout covers the TCP connect and the TLS handshake too.
 #[cfg(feature = "getrandom")]
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Open), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Open), Error> {
+    #[cfg(feature = "rustls")]
+    if request.is_secure() {
+        return connect_with_tls(request, config, crate::tls::client_config());
+    }
     if request.is_secure() {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss needs a TLS stream: connect it yourself and call Builder::client",
+            "wss needs TLS: enable the `rustls` feature, or open the TLS stream yourself \
+             and call Builder::client",
         )));
     }
     config.validate()?;
@@ -215,7 +227,46 @@ pub fn connect_with(
     let stream = connect_tcp(addr, config.handshake_timeout)?;
     let socket = stream.try_clone()?;
     // With the socket from the start, the handshake deadline is enforced too.
+    Builder::new(config)
+        .socket(socket)
+        .client(MaybeTlsStream::Plain(stream), request)
+}
+
+/// Connects to a `wss://` (or `ws://`) URL's host over TLS with this rustls client
+/// configuration (see [`tls`](crate::tls) for ones that trust a private CA).
+#[cfg(all(feature = "getrandom", feature = "rustls"))]
+pub fn connect_with_tls(
+    request: ClientRequest,
+    config: Config,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(WebSocket<MaybeTlsStream>, Open), Error> {
+    config.validate()?;
+    let name = crate::tls::server_name(request.host())?;
+    let addr = (request.host(), request.port_or_default());
+    let stream = connect_tcp(addr, config.handshake_timeout)?;
+    let socket = stream.try_clone()?;
+    let session = rustls::ClientConnection::new(tls, name).map_err(io::Error::other)?;
+    // The TLS handshake runs inside the first writes and reads, under the socket
+    // timeouts the handshake deadline sets.
+    let stream = MaybeTlsStream::ClientTls(Box::new(rustls::StreamOwned::new(session, stream)));
     Builder::new(config).socket(socket).client(stream, request)
+}
+
+/// Accepts a TLS connection on a TCP stream with this rustls server configuration,
+/// then the upgrade request: `decide` sees it and answers with an [`Accept`] or a
+/// [`Reject`]. The handshake timeout covers the TLS handshake too.
+#[cfg(feature = "rustls")]
+pub fn accept_tls(
+    stream: TcpStream,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    config: Config,
+    decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    stream.set_nodelay(true)?;
+    let socket = stream.try_clone()?;
+    let session = rustls::ServerConnection::new(tls).map_err(io::Error::other)?;
+    let stream = MaybeTlsStream::ServerTls(Box::new(rustls::StreamOwned::new(session, stream)));
+    Builder::new(config).socket(socket).server(stream, decide)
 }
 
 #[cfg(feature = "getrandom")]

@@ -1,8 +1,8 @@
 //! A client that reconnects when the server goes away (feature `blocking` with
 //! `getrandom`).
 
+use super::MaybeTlsStream;
 use std::collections::VecDeque;
-use std::net::TcpStream;
 use std::time::Duration;
 
 use super::{Error, WebSocket, connect_with};
@@ -43,7 +43,7 @@ pub struct ReconnectingClient {
     request: ClientRequest,
     config: Config,
     reconnect: Reconnect,
-    ws: Option<WebSocket<TcpStream>>,
+    ws: Option<WebSocket<MaybeTlsStream>>,
     outbox: VecDeque<Message>,
     /// Events to report before anything else (refused messages).
     pending: VecDeque<ClientEvent>,

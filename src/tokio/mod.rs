@@ -72,10 +72,12 @@ use crate::{
 
 mod driver;
 mod split;
+mod stream;
 
 pub use crate::glue_error::Error;
 use driver::Driver;
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
+pub use stream::MaybeTlsStream;
 
 /// The default largest read from the stream (and so the largest piece
 /// [`Delivery::Streamed`](crate::Delivery::Streamed) delivers).
@@ -192,39 +194,112 @@ impl Builder {
     }
 }
 
-/// Connects to a `ws://` URL over TCP and completes the opening handshake, with the
-/// default configuration and OS entropy.
+/// Connects to a `ws://` URL (or, with feature `tokio-rustls`, a `wss://` one,
+/// trusting Mozilla's roots) and completes the opening handshake, with the default
+/// configuration and OS entropy.
 #[cfg(feature = "getrandom")]
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Open), Error> {
+pub async fn connect(url: &str) -> Result<(WebSocketStream<MaybeTlsStream>, Open), Error> {
     connect_with(ClientRequest::from_url(url)?, Config::default()).await
 }
 
-/// Connects over TCP with a request and configuration of your choosing; the
-/// handshake timeout covers the TCP connect too.
+/// Connects with a request and configuration of your choosing; `wss://` (feature
+/// `tokio-rustls`) trusts Mozilla's roots ([`connect_with_tls`] takes a TLS
+/// configuration). The handshake timeout covers the TCP connect and the TLS
+/// handshake too.
 #[cfg(feature = "getrandom")]
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<TcpStream>, Open), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream>, Open), Error> {
+    #[cfg(feature = "tokio-rustls")]
+    if request.is_secure() {
+        return connect_with_tls(request, config, crate::tls::client_config()).await;
+    }
     if request.is_secure() {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::Unsupported,
-            "wss needs a TLS stream: connect it yourself and call Builder::client",
+            "wss needs TLS: enable the `tokio-rustls` feature, or open the TLS stream \
+             yourself and call Builder::client",
         )));
     }
     config.validate()?;
+    let tcp = within(&config, connect_tcp(&request)).await??;
+    Builder::new(config)
+        .client(MaybeTlsStream::Plain(tcp), request)
+        .await
+}
+
+/// Connects to the URL's host over TLS with this rustls client configuration (see
+/// [`tls`](crate::tls) for ones that trust a private CA).
+#[cfg(all(feature = "getrandom", feature = "tokio-rustls"))]
+pub async fn connect_with_tls(
+    request: ClientRequest,
+    config: Config,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(WebSocketStream<MaybeTlsStream>, Open), Error> {
+    config.validate()?;
+    let name = crate::tls::server_name(request.host())?;
+    let started = ::tokio::time::Instant::now();
+    let stream = within(&config, async {
+        let tcp = connect_tcp(&request).await?;
+        tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+    })
+    .await??;
+    // What is left of the handshake timeout is the WebSocket handshake's.
+    let mut config = config;
+    config.handshake_timeout = config.handshake_timeout.map(|t| {
+        t.saturating_sub(started.elapsed())
+            .max(core::time::Duration::from_millis(1))
+    });
+    Builder::new(config)
+        .client(
+            MaybeTlsStream::ClientTls(std::boxed::Box::new(stream)),
+            request,
+        )
+        .await
+}
+
+/// Accepts a TLS connection on a TCP stream with this rustls server configuration,
+/// then the upgrade request: `decide` sees it and answers with an [`Accept`] or a
+/// [`Reject`]. The handshake timeout covers the TLS handshake too.
+#[cfg(feature = "tokio-rustls")]
+pub async fn accept_tls(
+    tcp: ::tokio::net::TcpStream,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    config: Config,
+    decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
+) -> Result<WebSocketStream<MaybeTlsStream>, Error> {
+    config.validate()?;
+    let stream = within(&config, tokio_rustls::TlsAcceptor::from(tls).accept(tcp)).await??;
+    let stream = MaybeTlsStream::ServerTls(std::boxed::Box::new(stream));
+    Builder::new(config).server(stream, decide).await
+}
+
+/// Runs `work` within the handshake timeout.
+#[cfg(any(feature = "getrandom", feature = "tokio-rustls"))]
+async fn within<T>(
+    config: &Config,
+    work: impl core::future::Future<Output = T>,
+) -> Result<T, Error> {
+    match config.handshake_timeout.filter(|t| !t.is_zero()) {
+        Some(limit) => ::tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| Error::Io(io::ErrorKind::TimedOut.into())),
+        None => Ok(work.await),
+    }
+}
+
+#[cfg(feature = "getrandom")]
+async fn connect_tcp(request: &ClientRequest) -> io::Result<TcpStream> {
     let addr = (
         std::string::String::from(request.host()),
         request.port_or_default(),
     );
-    let tcp = match config.handshake_timeout.filter(|t| !t.is_zero()) {
-        Some(limit) => ::tokio::time::timeout(limit, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Io(io::ErrorKind::TimedOut.into()))??,
-        None => TcpStream::connect(addr).await?,
-    };
+    let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    Builder::new(config).client(tcp, request).await
+    Ok(tcp)
 }
 
 /// Runs the client handshake over any stream (TCP, TLS...).

@@ -11,17 +11,22 @@
 //            wire at full size both ways;
 //   deflate  echo_server --deflate: permessage-deflate must be negotiated, and the
 //            same 2 MiB text must cross under a tenth of its size both ways.
-// Every other check runs in both passes; results are labelled [plain] / [deflate].
+//   tls, tls-tokio  echo_server and tokio_echo with --tls-cert/--tls-key, reached
+//            over wss:// with a certificate made for the run (examples/tls_cert, next
+//            to the server binary), which the browser is told to trust by its key
+//            (--ignore-certificate-errors-spki-list): no extension, as in plain.
+// Every other check runs in every pass; results are labelled with the pass.
 //
 // Usage:  NODE_PATH=<dir>/node_modules node tests/browser/echo.cjs path/to/echo_server
 // Env:    ECHO_SERVER   path to the server binary (default ../echo_server)
 //         CHROMIUM      path to the browser (default /usr/bin/chromium)
-//         TEST_TIMEOUT_MS  overall limit (default 30000)
+//         TEST_TIMEOUT_MS  overall limit (default 60000)
 //
 // Exit code: 0 all checks passed, 1 some check failed, 2 harness error/timeout.
 'use strict';
 
-const { spawn } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
@@ -32,7 +37,7 @@ const { chromium } = require('playwright-core');
 const SERVER_BIN = path.resolve(
   process.argv[2] || process.env.ECHO_SERVER || path.join(__dirname, '..', '..', 'target', 'release', 'examples', 'echo_server'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OVERALL_MS = Number(process.env.TEST_TIMEOUT_MS || 30000);
+const OVERALL_MS = Number(process.env.TEST_TIMEOUT_MS || 60000);
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(2)}s]`, ...a);
 
@@ -65,12 +70,12 @@ function tryConnect(port) {
   });
 }
 
-async function startServer(label, extraArgs) {
-  if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN}`);
+async function startServer(label, extraArgs, bin = SERVER_BIN) {
+  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin}`);
   // Retry a few times in case the probed port gets taken in between.
   for (let attempt = 1; attempt <= 5; attempt++) {
     const port = await freePort();
-    const child = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${port}`, ...extraArgs],
+    const child = spawn(bin, ['--addr', `127.0.0.1:${port}`, ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     const rec = { label, child, port, out: '', exited: null };
     servers.push(rec);
@@ -325,6 +330,7 @@ async function cleanup() {
   for (const relay of proxies.splice(0)) relay.close();
   for (const rec of servers) if (!rec.exited) await stopServer(rec);
   if (userDataDir) { fs.rmSync(userDataDir, { recursive: true, force: true }); userDataDir = null; }
+  fs.rmSync(CERT_DIR, { recursive: true, force: true });
 }
 
 function dumpDiagnostics() {
@@ -337,18 +343,35 @@ function dumpDiagnostics() {
   if (!servers.length) console.log('---- echo_server output: no server started ----');
 }
 
-// The two passes: echo_server's options, and whether the page expects compression.
+// The test certificate (made in main) for the TLS passes.
+const CERT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'wstest-certs-'));
+const tlsArgs = ['--tls-cert', path.join(CERT_DIR, 'cert.pem'), '--tls-key', path.join(CERT_DIR, 'key.pem')];
+const TOKIO_BIN = path.join(path.dirname(SERVER_BIN), 'tokio_echo');
+
+// The passes: the server and its options, the scheme, and whether the page expects
+// compression.
 const PASSES = [
-  { label: 'plain', serverArgs: [], deflate: false },
-  { label: 'deflate', serverArgs: ['--deflate'], deflate: true },
+  { label: 'plain', serverArgs: [], deflate: false, scheme: 'ws' },
+  { label: 'deflate', serverArgs: ['--deflate'], deflate: true, scheme: 'ws' },
+  { label: 'tls', serverArgs: tlsArgs, deflate: false, scheme: 'wss' },
+  { label: 'tls-tokio', serverArgs: tlsArgs, deflate: false, scheme: 'wss', bin: TOKIO_BIN },
 ];
+
+// Writes the test CA and certificate, and returns the base64 SHA-256 of the server
+// key's SubjectPublicKeyInfo, the form Chromium's SPKI trust list takes.
+function makeCertificate() {
+  execFileSync(path.join(path.dirname(SERVER_BIN), 'tls_cert'), [CERT_DIR], { stdio: 'ignore' });
+  const cert = new crypto.X509Certificate(fs.readFileSync(path.join(CERT_DIR, 'cert.pem')));
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(spki).digest('base64');
+}
 
 // One pass: its own echo_server behind a counting relay, a fresh page. Returns the
 // page's results (and the server's survival), each name labelled with the pass.
 async function runPass(context, httpPort, pass) {
-  const rec = await startServer(pass.label, pass.serverArgs);
+  const rec = await startServer(pass.label, pass.serverArgs, pass.bin);
   const relay = await startCountingProxy(rec.port);
-  log(`[${pass.label}] echo_server ${pass.serverArgs.join(' ') || '(no options)'} pid ${rec.child.pid}` +
+  log(`[${pass.label}] ${path.basename(pass.bin || SERVER_BIN)} ${pass.serverArgs.join(' ') || '(no options)'} pid ${rec.child.pid}` +
       ` on 127.0.0.1:${rec.port}, reached through the counting relay on 127.0.0.1:${relay.port}`);
   const page = await context.newPage();
   page.on('console', (m) => consoleLines.push(`[${pass.label}] [console.${m.type()}] ${m.text()}`));
@@ -357,7 +380,7 @@ async function runPass(context, httpPort, pass) {
   // The page reads the relay's counts around a message to learn its cost on the wire.
   await page.exposeFunction('wireBytes', () => ({ ...relay.counts }));
 
-  const wsUrl = `ws://127.0.0.1:${relay.port}/`;
+  const wsUrl = `${pass.scheme}://127.0.0.1:${relay.port}/`;
   await page.goto(`http://127.0.0.1:${httpPort}/?ws=${encodeURIComponent(wsUrl)}&deflate=${pass.deflate ? 1 : 0}`,
     { timeout: 10000 });
   const remaining = Math.max(1000, OVERALL_MS - (Date.now() - t0) - 3000);
@@ -398,6 +421,8 @@ async function main() {
   const httpPort = await startHttp();
   log(`page served from http://127.0.0.1:${httpPort}/`);
 
+  const spki = makeCertificate();
+  log(`test certificate in ${CERT_DIR}, key SPKI sha256 ${spki}`);
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wstest-chromium-'));
   // launchPersistentContext is the playwright way to pass a fresh --user-data-dir.
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -405,7 +430,8 @@ async function main() {
     headless: true,
     timeout: 15000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${spki}`],
   });
   browser = context;
   const version = context.browser() ? context.browser().version() : '(n/a)';

@@ -6,7 +6,11 @@
     examples/hyper_upgrade (hyper's upgrade handed to it): text, binary, empty,
     1 MiB, ping, close code;
   - examples/client against a `websockets` echo server and a `ws` echo server,
-    including reconnecting when the server starts only after the client;
+    including reconnecting when the server starts only after the client, and
+    examples/tokio_client (the async glue's client) against the websockets server;
+  - wss:// (a test CA made for the run): the websockets client against echo_server
+    and tokio_echo with --tls-cert/--tls-key, and tokio_client against a websockets
+    TLS server;
   - permessage-deflate (RFC 7692), negotiated and checked, not merely offered:
     both clients against echo_server --deflate (also with --deflate-no-context and
     with --deflate-window 9), and examples/client --deflate against both servers.
@@ -25,6 +29,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -34,11 +39,13 @@ from loopback import free_port, wait_for_port  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PY_CLIENT = r'''
-import asyncio, sys
+import asyncio, ssl, sys
 from websockets.asyncio.client import connect
 
-async def main(url):
-    async with connect(url, max_size=None) as ws:
+async def main(url, ca=None):
+    # For wss://, a CA file to trust (the test CA) instead of the system's roots.
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    async with connect(url, max_size=None, ssl=context) as ws:
         for payload in ["héllo wörld €", b"\x00\x01\x02\xff", "", b"", bytes((i * 31) % 251 for i in range(1 << 20))]:
             await ws.send(payload)
             reply = await ws.recv()
@@ -48,7 +55,7 @@ async def main(url):
         assert ws.close_code == 4000, ws.close_code
     print("python websockets client: text, binary, empty, 1 MiB, ping, close code: ok")
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(*sys.argv[1:3]))
 '''
 
 # The compressed counterpart of PY_CLIENT, on three connections, each with one
@@ -116,7 +123,7 @@ asyncio.run(main(sys.argv[1]))
 # a permessage-deflate offer, answering with 12-bit windows both ways, and serves a
 # client that makes none uncompressed, so one server serves both kinds of run.
 PY_SERVER = r'''
-import asyncio, sys
+import asyncio, os, ssl, sys
 from websockets.asyncio.server import serve
 
 async def echo(ws):
@@ -124,7 +131,12 @@ async def echo(ws):
         await ws.send(message)
 
 async def main(port):
-    async with serve(echo, "127.0.0.1", port, max_size=None):
+    # wss:// when TLS_CERT and TLS_KEY name a certificate chain and its key.
+    context = None
+    if os.environ.get("TLS_CERT"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["TLS_CERT"], os.environ["TLS_KEY"])
+    async with serve(echo, "127.0.0.1", port, max_size=None, ssl=context):
         print("python websockets echo server on", port, flush=True)
         await asyncio.Future()
 
@@ -143,7 +155,7 @@ def check(name, cmd, env=None, timeout=60, input_text=None):
 def peers_against_echo_server(args, node_env, example="echo_server", path=""):
     port = free_port()
     server = subprocess.Popen([os.path.join(args.bin, example), "--addr", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         url = f"ws://127.0.0.1:{port}{path}"
@@ -156,16 +168,49 @@ def peers_against_echo_server(args, node_env, example="echo_server", path=""):
         server.wait()
 
 
-def client_example_against(name, server_cmd, args, env=None, start_late=False):
-    """Feeds stdin lines to examples/client and expects each echoed on stdout. With
-    `start_late`, the server starts two seconds after the client, which must keep
-    retrying and then deliver the lines typed meanwhile."""
+def tls_interop(args, certs):
+    """wss:// on loopback, with a test CA made for the run (examples/tls_cert): the
+    Python websockets client against echo_server and tokio_echo with --tls-cert and
+    --tls-key, and examples/tokio_client (the async glue's client) against a
+    websockets TLS server, both trusting that CA and checking the name localhost."""
+    ca, cert, key = (os.path.join(certs, n) for n in ("ca.pem", "cert.pem", "key.pem"))
+    for example in ("echo_server", "tokio_echo"):
+        port = free_port()
+        server = subprocess.Popen([os.path.join(args.bin, example), "--addr", f"127.0.0.1:{port}",
+                                   "--tls-cert", cert, "--tls-key", key],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port)
+            url = f"wss://localhost:{port}"
+            out = check(f"python client against {example} over TLS", [args.python, "-c", PY_CLIENT, url, ca])
+            print(f"[{example} --tls-cert] over wss:// " + out.stdout.strip())
+        finally:
+            server.kill()
+            server.wait()
+    tls_env = dict(os.environ, TLS_CERT=cert, TLS_KEY=key)
+    client_example_against("python websockets TLS server", [args.python, "-c", PY_SERVER], args,
+                           env=tls_env, client="tokio_client", scheme="wss", host="localhost",
+                           client_args=("--ca", ca))
+
+
+def client_example_against(name, server_cmd, args, env=None, start_late=False, client="client",
+                           scheme="ws", host="127.0.0.1", client_args=()):
+    """Feeds stdin lines to examples/client (or `client`) and expects each echoed on
+    stdout. examples/client starts before the server, which it must wait for; with
+    `start_late`, the server starts two seconds after it, so that it must keep
+    retrying and then deliver the lines typed meanwhile. Any other client starts once
+    the server listens."""
     port = free_port()
     lines = ["first line", "second line with ünïcödé", "third"]
-    client = subprocess.Popen([os.path.join(args.bin, "client"), f"ws://127.0.0.1:{port}"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    client_name = client
+    client_cmd = [os.path.join(args.bin, client), f"{scheme}://{host}:{port}", *client_args]
+
+    def start_client():
+        return subprocess.Popen(client_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
     server = None
+    client = start_client() if client_name == "client" else None
     try:
         if start_late:
             client.stdin.write("\n".join(lines) + "\n")
@@ -174,22 +219,25 @@ def client_example_against(name, server_cmd, args, env=None, start_late=False):
         server = subprocess.Popen(server_cmd + [str(port)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, env=env)
         wait_for_port(port)
+        if client is None:
+            client = start_client()
         if not start_late:
             client.stdin.write("\n".join(lines) + "\n")
             client.stdin.flush()
         out, err = client.communicate(timeout=60)
     finally:
-        client.kill()
+        if client:
+            client.kill()
         if server:
             server.kill()
             server.wait()
     got = out.splitlines()
     if got != lines:
-        raise RuntimeError(f"examples/client against {name}: expected {lines}, got {got}\n{err}")
+        raise RuntimeError(f"examples/{client_name} against {name}: expected {lines}, got {got}\n{err}")
     if start_late and "retrying" not in err:
         raise RuntimeError(f"examples/client did not report retrying:\n{err}")
     late = " (server started late: reconnected)" if start_late else ""
-    print(f"examples/client against {name}: {len(lines)} lines echoed{late}: ok")
+    print(f"examples/{client_name} against {name}: {len(lines)} lines echoed{late}: ok")
 
 
 # What the compressed checks send as compressible text: a short sentence repeated.
@@ -459,6 +507,10 @@ def main():
     client_example_against("python websockets server", py_server, args)
     client_example_against("node ws server", node_server, args, env=node_env)
     client_example_against("python websockets server", py_server, args, start_late=True)
+    client_example_against("python websockets server", py_server, args, client="tokio_client")
+    with tempfile.TemporaryDirectory() as certs:
+        check("tls_cert", [os.path.join(args.bin, "tls_cert"), certs])
+        tls_interop(args, certs)
     for options, params, text_ratio, refers_back in DEFLATE_SERVERS:
         peers_against_deflate_server(args, node_env, options, params, text_ratio, refers_back)
     client_example_deflate("python websockets server", py_server, [], args)
