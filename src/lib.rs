@@ -111,7 +111,7 @@
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `tokio` | no | [`tokio`]: the connection over any tokio `AsyncRead + AsyncWrite`, as a futures `Stream` and `Sink` with async `recv`/`send`/`close`, cancel-safe receive, halves for two tasks, bounded sends, deadlines on tokio's timer |
 //! | `rustls` | no | [`tls`]: `wss://` through rustls (*ring*, Mozilla's roots from `webpki-roots`): the blocking client connects to `wss://` URLs, [`blocking::accept_tls`] serves TLS from a rustls server configuration |
-//! | `tokio-rustls` | no | the same for the async glue: `wss://` in [`tokio::connect`](crate::tokio::connect), [`tokio::accept_tls`](crate::tokio::accept_tls) |
+//! | `tokio-rustls` | no | the same for the async glue: `wss://` in [`tokio::connect`], [`tokio::accept_tls`] |
 //! | `http` | no | conversions from and to the `http` crate's request and response types |
 //! | `deflate` | no | [`deflate`]: permessage-deflate (RFC 7692) in both roles, set with [`Config::deflate`], on flate2's pure-Rust zlib-rs backend; the message limit applies to the inflated size |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
