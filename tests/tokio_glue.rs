@@ -441,3 +441,131 @@ async fn fragments_sent_one_by_one() {
     .unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// The writer half closes; the peer never answers. The reader's `recv` must still
+/// end, at the close timeout: the close armed a deadline the reader's timer follows.
+#[tokio::test]
+async fn a_close_from_the_writer_half_ends_the_reader_at_the_close_timeout() {
+    let mut config = Config::default();
+    config.close_timeout = Some(Duration::from_millis(300));
+    let (ours, _silent_peer) = tokio::io::duplex(1 << 16);
+    let (mut reader, mut writer) = Builder::new(config)
+        .upgraded_server(ours, Negotiated::none(), &[])
+        .unwrap()
+        .split();
+    let reading = tokio::spawn(async move { reader.recv().await });
+    // Let the reader wait first, with no deadline armed.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+    let end = tokio::time::timeout(LIMIT, reading).await.unwrap().unwrap();
+    match end {
+        Err(Error::Closed(closed)) => {
+            assert_eq!(closed.error, Some(ConnectionError::Timeout(Timeout::Close)))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The stream used through `futures::StreamExt::split` (its Stream and Sink in two
+/// tasks, behind a BiLock): neither side's wakeups get lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_and_sink_split_by_futures() {
+    const N: usize = 3000;
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(echo_once(listener, Config::default()));
+    tokio::time::timeout(LIMIT, async {
+        let request = ClientRequest::from_url(&url).unwrap();
+        let tcp = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+            .await
+            .unwrap();
+        // A small write bound, so that the sink waits often.
+        let (socket, _) = Builder::new(Config::default())
+            .write_buffer_size(4 << 10)
+            .client(tcp, request)
+            .await
+            .unwrap();
+        // The inherent `split` is the crate's own halves; this is the futures one.
+        let (mut sink, mut stream) = StreamExt::split(socket);
+        let sending = tokio::spawn(async move {
+            for i in 0..N {
+                sink.feed(Message::from(vec![(i % 251) as u8; i % 2000]))
+                    .await
+                    .unwrap();
+            }
+            sink.flush().await.unwrap();
+            sink
+        });
+        for i in 0..N {
+            let m = stream.next().await.unwrap().unwrap();
+            assert_eq!(
+                m,
+                Message::from(vec![(i % 251) as u8; i % 2000]),
+                "message {i}"
+            );
+        }
+        let mut sink = sending.await.unwrap();
+        SinkExt::close(&mut sink).await.unwrap();
+        assert!(
+            stream.next().await.is_none(),
+            "the stream ends after a clean close"
+        );
+    })
+    .await
+    .unwrap();
+    assert!(server.await.unwrap().unwrap().clean);
+}
+
+/// `close` cancelled half way (by a timeout) and called again waits for the end
+/// instead of failing.
+#[tokio::test]
+async fn a_cancelled_close_can_be_resumed() {
+    let (ours, theirs) = tokio::io::duplex(4096);
+    let mut socket = server_over(ours);
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(20),
+        socket.close(CloseCode::NORMAL, ""),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the peer has not answered yet");
+    // Now the peer answers the close, as a client: its close frame, then its end.
+    let mut peer = theirs;
+    // A masked close frame with code 1000 (0x03e8), key 1 2 3 4.
+    let reply = [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2];
+    peer.write_all(&reply).await.unwrap();
+    drop(peer);
+    let closed = tokio::time::timeout(LIMIT, socket.close(CloseCode::NORMAL, ""))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(closed.clean, "{closed:?}");
+}
+
+/// With `Delivery::Streamed`, `recv` refuses before taking anything, and
+/// `recv_event` then hands out every fragment.
+#[tokio::test]
+async fn streamed_delivery_loses_no_fragment() {
+    let mut config = Config::default();
+    config.delivery = wsmachine::Delivery::Streamed;
+    let (ours, mut peer) = tokio::io::duplex(1 << 16);
+    let mut socket = Builder::new(config)
+        .upgraded_server(ours, Negotiated::none(), &[])
+        .unwrap();
+    peer.write_all(&client_frames(&[Message::from("piece by piece")], 5))
+        .await
+        .unwrap();
+    assert!(matches!(socket.recv().await, Err(Error::Io(_))));
+    let mut text = Vec::new();
+    loop {
+        match socket.recv_event().await.unwrap() {
+            Event::Fragment(f) => {
+                text.extend_from_slice(&f.data);
+                if f.last {
+                    break;
+                }
+            }
+            Event::Ping(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(text, b"piece by piece");
+}

@@ -107,8 +107,9 @@ fn a_waiting_stream_holds_no_read_buffer() {
                 "a waiting stream holds {held} bytes more after round {round}"
             );
         }
-        // What the waiting stream itself owns (the pipe lives on with the peer):
-        // its timer if it has one, never a read buffer (the smallest is 4 KiB).
+        // What dropping the waiting stream frees (the pipe lives on with the peer, and
+        // keeps the waker registered with it): its timer if it has one, never a read
+        // buffer (the smallest is 4 KiB).
         let before = live();
         drop(socket);
         let owned = before - live();

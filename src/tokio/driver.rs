@@ -7,7 +7,8 @@
 use std::boxed::Box;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -18,6 +19,34 @@ use crate::{Clock, Closed, Connection, ConnectionError, Event, State, Timestamp,
 
 /// The most slices one vectored write takes.
 const MAX_SLICES: usize = 64;
+
+/// The wakers' slot of a task receiving, and of one sending (one task may be both).
+pub(crate) const READER: usize = 0;
+pub(crate) const WRITER: usize = 1;
+
+/// The tasks waiting on a stream. The transport and the timer keep one waker each
+/// (per direction), the last one they were polled with; polling them with a waker
+/// that wakes every waiting task keeps one task's poll (the receiver writing a
+/// pong, the sender arming the write deadline) from taking another's wakeup away,
+/// whether the stream is used through its own halves or through
+/// `futures::StreamExt::split`.
+#[derive(Default)]
+pub(crate) struct Wakers([Mutex<Option<Waker>>; 2]);
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in &self.0 {
+            let waker = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
 
 /// What is left to do with the transport after the connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +85,8 @@ pub(crate) struct Driver<S> {
     dirty: bool,
     /// A write failed: nothing more is written, but what the peer sent is still read.
     write_failed: bool,
+    /// The waiting tasks and a waker for all of them, made on the first poll.
+    wakers: Option<(Arc<Wakers>, Waker)>,
 }
 
 impl<S> core::fmt::Debug for Driver<S> {
@@ -90,11 +121,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             read_eof: false,
             dirty: false,
             write_failed: false,
+            wakers: None,
         }
     }
 
+    /// Runs a poll for the task behind `cx`, as the receiver (`READER`) or the
+    /// sender (`WRITER`): the transport and the timer see a waker that wakes both.
+    pub(crate) fn with_waker<T>(
+        &mut self,
+        half: usize,
+        cx: &Context<'_>,
+        f: impl FnOnce(&mut Self, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        let (wakers, both) = self.wakers.get_or_insert_with(|| {
+            let wakers = Arc::new(Wakers::default());
+            let both = Waker::from(Arc::clone(&wakers));
+            (wakers, both)
+        });
+        {
+            let mut slot = wakers.0[half].lock().unwrap_or_else(|p| p.into_inner());
+            match &*slot {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+        }
+        let both = both.clone();
+        f(self, &mut Context::from_waker(&both))
+    }
+
+    /// Wakes every waiting task: a command changed what the connection waits for
+    /// (a close or a ping arms a deadline the receiver's poll must set the timer to).
+    pub(crate) fn wake_all(&self) {
+        if let Some((wakers, _)) = &self.wakers {
+            wakers.wake_by_ref();
+        }
+    }
+
+    /// Now on tokio's clock (which the timer runs on, paused or not), as a timestamp
+    /// of the connection's clock.
     pub(crate) fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.clock.timestamp(Instant::now().into_std())
     }
 
     /// The next event: `Ready(Ok(None))` once the `Closed` event was returned.
@@ -227,23 +293,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return false;
         };
         let now = self.now();
-        if deadline <= now {
-            self.conn.handle_timeout(now);
-            if self.grace.is_some_and(|g| g <= now) {
-                // The last output and the drain had their time.
-                self.finish = Finish::Done;
+        if deadline > now {
+            let at = Instant::from_std(self.clock.instant(deadline));
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
+            if self.timer_at != Some(deadline) {
+                timer.as_mut().reset(at);
+                self.timer_at = Some(deadline);
             }
-            return true;
+            if timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            // The timer says the deadline passed: act on it as reached, so that a
+            // clock a hair behind the timer's cannot make this spin.
         }
-        let at = Instant::from_std(self.clock.instant(deadline));
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(at)));
-        if self.timer_at != Some(deadline) {
-            timer.as_mut().reset(at);
-            self.timer_at = Some(deadline);
+        let now = now.max(deadline);
+        self.conn.handle_timeout(now);
+        if self.grace.is_some_and(|g| g <= now) {
+            // The last output and the drain had their time.
+            self.finish = Finish::Done;
         }
-        timer.as_mut().poll(cx).is_ready()
+        true
     }
 
     /// The connection ended: the transport gets the close timeout to take the last

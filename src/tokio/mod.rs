@@ -44,6 +44,10 @@
 //!   the stream is polled; a task that waits in `recv` keeps the heartbeat going.
 //! - **Two tasks.** [`split`](WebSocketStream::split) gives a reader and a writer
 //!   half, each usable from its own task; either one's progress wakes the other.
+//!   `futures::StreamExt::split(stream)` works as well (call it by that path: the
+//!   inherent `split` takes precedence over the trait method): the stream keeps a
+//!   waker for its receiving task and one for its sending task, so neither takes the
+//!   other's wakeup away.
 //! - **The closing handshake.** `Closed` comes out only after the transport was
 //!   dealt with as §7.1.1 asks (a server shuts down its write side first and drains,
 //!   a client waits for the server's end of stream), within the close timeout.
@@ -75,7 +79,7 @@ mod split;
 mod stream;
 
 pub use crate::glue_error::Error;
-use driver::Driver;
+use driver::{Driver, READER, WRITER};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::MaybeTlsStream;
 
@@ -137,7 +141,7 @@ impl Builder {
         decide: impl FnOnce(&Request) -> Result<Accept, Reject>,
     ) -> Result<WebSocketStream<S>, Error> {
         let clock = Clock::new();
-        let conn = Connection::server(self.config.clone(), clock.now())?;
+        let conn = Connection::server(self.config.clone(), tokio_now(&clock))?;
         self.wrap(stream, conn, clock).serve(decide).await
     }
 
@@ -161,7 +165,7 @@ impl Builder {
         entropy: impl Entropy + Send + 'static,
     ) -> Result<(WebSocketStream<S>, Open), Error> {
         let clock = Clock::new();
-        let conn = Connection::client(self.config.clone(), request, entropy, clock.now())?;
+        let conn = Connection::client(self.config.clone(), request, entropy, tokio_now(&clock))?;
         self.wrap(stream, conn, clock).open().await
     }
 
@@ -174,8 +178,12 @@ impl Builder {
         leftover: &[u8],
     ) -> Result<WebSocketStream<S>, Error> {
         let clock = Clock::new();
-        let conn =
-            Connection::upgraded_server(self.config.clone(), negotiated, leftover, clock.now())?;
+        let conn = Connection::upgraded_server(
+            self.config.clone(),
+            negotiated,
+            leftover,
+            tokio_now(&clock),
+        )?;
         Ok(self.wrap(stream, conn, clock))
     }
 
@@ -386,7 +394,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     async fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        std::future::poll_fn(|cx| self.driver.poll_event(cx)).await
+        std::future::poll_fn(|cx| self.driver.with_waker(READER, cx, Driver::poll_event)).await
     }
 
     /// The sans-I/O connection inside.
@@ -416,7 +424,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// transport was dealt with as the closing handshake requires, then
     /// [`Error::AlreadyClosed`]. Cancel-safe.
     pub async fn recv(&mut self) -> Result<Message, Error> {
-        std::future::poll_fn(|cx| poll_message(&mut self.driver, cx)).await
+        std::future::poll_fn(|cx| self.driver.with_waker(READER, cx, poll_message)).await
     }
 
     /// Waits for the next event of any kind (messages, pings, pongs, fragments in
@@ -428,7 +436,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// The poll behind [`recv_event`](Self::recv_event).
     pub fn poll_recv_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, Error>> {
         self.driver
-            .poll_event(cx)
+            .with_waker(READER, cx, Driver::poll_event)
             .map(|r| r.and_then(|e| e.ok_or(Error::AlreadyClosed)))
     }
 
@@ -443,7 +451,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// for it to be written: it goes out as the stream is driven (by `recv`, another
     /// send, [`flush`](Self::flush)).
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.driver.poll_ready(cx)).await?;
+        std::future::poll_fn(|cx| self.driver.with_waker(WRITER, cx, Driver::poll_ready)).await?;
         self.driver.conn.send(message)?;
         Ok(())
     }
@@ -456,7 +464,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         data: impl Into<bytes::Bytes>,
         last: bool,
     ) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.driver.poll_ready(cx)).await?;
+        std::future::poll_fn(|cx| self.driver.with_waker(WRITER, cx, Driver::poll_ready)).await?;
         self.driver.conn.send_fragment(kind, data, last)?;
         self.flush().await
     }
@@ -465,13 +473,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     pub async fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
         let now = self.driver.now();
         self.driver.conn.ping(now, payload)?;
+        self.driver.wake_all();
         self.flush().await
     }
 
     /// Writes out everything queued and flushes the stream, within the connection's
     /// deadlines (a peer that stops reading fails it at the write timeout).
     pub async fn flush(&mut self) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.driver.poll_write_until(cx, 0)).await
+        std::future::poll_fn(|cx| self.driver.with_waker(WRITER, cx, flush)).await
     }
 
     /// Starts the closing handshake and waits for it to finish (the peer's close
@@ -480,9 +489,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// [`Connection::close`] through [`connection_mut`](Self::connection_mut) and keep
     /// calling [`recv_event`](Self::recv_event) until `Closed`.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<Closed, Error> {
-        if self.driver.conn.state() != State::Closed {
+        // Once closing has begun (an earlier call was cancelled, say), wait for it.
+        if matches!(self.driver.conn.state(), State::Open | State::Connecting) {
             let now = self.driver.now();
             self.driver.conn.close(now, code, reason)?;
+            self.driver.wake_all();
         }
         loop {
             match self.next_event().await? {
@@ -512,12 +523,15 @@ pub(crate) fn poll_message<S: AsyncRead + AsyncWrite + Unpin>(
     driver: &mut Driver<S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Message, Error>> {
+    // Fragments are not messages: refused before one is taken, so none is lost.
+    if driver.conn.config().delivery == crate::Delivery::Streamed {
+        return Poll::Ready(Err(streamed_error()));
+    }
     loop {
         match std::task::ready!(driver.poll_event(cx)) {
             Err(e) => return Poll::Ready(Err(e)),
             Ok(Some(Event::Message(m))) => return Poll::Ready(Ok(m)),
             Ok(Some(Event::Closed(c))) => return Poll::Ready(Err(Error::Closed(*c))),
-            Ok(Some(Event::Fragment(_))) => return Poll::Ready(Err(streamed_error())),
             Ok(Some(_)) => {}
             Ok(None) => return Poll::Ready(Err(Error::AlreadyClosed)),
         }
@@ -567,18 +581,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
         if this.ended {
             return Poll::Ready(None);
         }
-        poll_message(&mut this.driver, cx).map(|r| stream_item(r, &mut this.ended))
+        this.driver
+            .with_waker(READER, cx, poll_message)
+            .map(|r| stream_item(r, &mut this.ended))
     }
 }
 
 /// Messages out. `poll_ready` waits for room under the write bound; `poll_flush`
-/// writes everything; `poll_close` runs the closing handshake with 1000 and waits
-/// for its end.
+/// writes everything; `poll_close` sends a close frame with 1000 and writes it out
+/// (the [`Stream`] then goes on to the peer's close, and ends).
 impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().driver.poll_ready(cx)
+        self.get_mut()
+            .driver
+            .with_waker(WRITER, cx, Driver::poll_ready)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
@@ -587,29 +605,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().driver.poll_write_until(cx, 0)
+        self.get_mut().driver.with_waker(WRITER, cx, flush)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        poll_close(&mut self.get_mut().driver, cx)
+        self.get_mut().driver.with_waker(WRITER, cx, poll_close)
     }
 }
 
-/// Starts the closing handshake (if nothing did yet) and drives the connection to
-/// its end, dropping what arrives meanwhile.
-fn poll_close<S: AsyncRead + AsyncWrite + Unpin>(
+/// Writes out everything queued and flushes the stream.
+pub(crate) fn flush<S: AsyncRead + AsyncWrite + Unpin>(
+    driver: &mut Driver<S>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Error>> {
+    driver.poll_write_until(cx, 0)
+}
+
+/// The sink's close: a close frame with 1000 (unless closing has begun), written
+/// out. The rest of the closing handshake is the receiving side's: the stream of
+/// messages goes on to the peer's close and then ends.
+pub(crate) fn poll_close<S: AsyncRead + AsyncWrite + Unpin>(
     driver: &mut Driver<S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<(), Error>> {
     if matches!(driver.conn.state(), State::Open | State::Connecting) {
         let now = driver.now();
         driver.conn.close(now, CloseCode::NORMAL, "")?;
+        driver.wake_all();
     }
-    loop {
-        match std::task::ready!(driver.poll_event(cx)) {
-            Ok(None) => return Poll::Ready(Ok(())),
-            Ok(Some(_)) => {}
-            Err(e) => return Poll::Ready(Err(e)),
-        }
-    }
+    driver.poll_write_until(cx, 0)
+}
+
+/// A timestamp of `clock` for now on tokio's clock, which the timer runs on.
+fn tokio_now(clock: &Clock) -> crate::Timestamp {
+    clock.timestamp(::tokio::time::Instant::now().into_std())
 }

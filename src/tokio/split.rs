@@ -1,67 +1,24 @@
 //! Reader and writer halves for two tasks. Both lock the one driver for the length
-//! of a poll (never across an await). The stream and the timer are polled with a
-//! waker that wakes both halves' tasks: a readiness one half's poll registered
-//! (the reader writing a pong, the writer arming the write deadline) must not take
-//! the other's wakeup away.
+//! of a poll (never across an await), and poll it as the receiver or the sender
+//! (see [`Driver::with_waker`]), so that neither takes the other's wakeup away.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::driver::Driver;
-use super::{Error, WebSocketStream, poll_message, stream_item};
+use super::driver::{Driver, READER, WRITER};
+use super::{Error, WebSocketStream, flush, poll_close, poll_message, stream_item};
 use crate::{CloseCode, Connection, Event, Message, MessageKind};
-
-const READER: usize = 0;
-const WRITER: usize = 1;
-
-/// The tasks waiting on either half.
-#[derive(Default)]
-struct Wakers([Mutex<Option<Waker>>; 2]);
-
-impl Wake for Wakers {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        for slot in &self.0 {
-            let waker = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-    }
-}
 
 struct Shared<S> {
     driver: Mutex<Driver<S>>,
-    wakers: Arc<Wakers>,
-    /// A waker for `wakers`, made once.
-    both: Waker,
 }
 
-impl<S> Shared<S> {
-    /// Registers the caller's task for `half` and locks the driver.
-    fn enter(&self, half: usize, cx: &Context<'_>) -> MutexGuard<'_, Driver<S>> {
-        {
-            let mut slot = self.wakers.0[half]
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match &*slot {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
-            }
-        }
-        // A panic in another task's poll leaves the driver as consistent as any
-        // returned poll does: every step of it completes before the next begins.
-        self.driver.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     /// Runs a poll of the driver for `half`, with the waker of both halves.
     fn poll<T>(
         &self,
@@ -69,22 +26,21 @@ impl<S> Shared<S> {
         cx: &Context<'_>,
         f: impl FnOnce(&mut Driver<S>, &mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        let mut driver = self.enter(half, cx);
-        let mut inner = Context::from_waker(&self.both);
-        f(&mut driver, &mut inner)
+        self.lock().with_waker(half, cx, f)
     }
+}
 
+impl<S> Shared<S> {
     fn lock(&self) -> MutexGuard<'_, Driver<S>> {
+        // A panic in another task's poll leaves the driver as consistent as any
+        // returned poll does: every step of it completes before the next begins.
         self.driver.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 pub(super) fn split<S>(driver: Driver<S>) -> (ReadHalf<S>, WriteHalf<S>) {
-    let wakers = Arc::new(Wakers::default());
     let shared = Arc::new(Shared {
         driver: Mutex::new(driver),
-        both: Waker::from(Arc::clone(&wakers)),
-        wakers,
     });
     (
         ReadHalf {
@@ -160,7 +116,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     /// Runs `f` on the sans-I/O connection (for a getter, or a command the halves
     /// do not offer: what it queues goes out as the halves are driven).
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        f(&mut self.shared.lock().conn)
+        let mut driver = self.shared.lock();
+        let result = f(&mut driver.conn);
+        // What it did may change what the connection waits for.
+        driver.wake_all();
+        result
     }
 
     /// Puts the halves of one stream back together.
@@ -214,6 +174,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
             let mut driver = self.shared.lock();
             let now = driver.now();
             driver.conn.ping(now, payload)?;
+            driver.wake_all();
         }
         self.flush().await
     }
@@ -235,13 +196,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
             let mut driver = self.shared.lock();
             let now = driver.now();
             driver.conn.close(now, code, reason)?;
+            driver.wake_all();
         }
         self.flush().await
     }
 
     /// Runs `f` on the sans-I/O connection.
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        f(&mut self.shared.lock().conn)
+        let mut driver = self.shared.lock();
+        let result = f(&mut driver.conn);
+        // What it did may change what the connection waits for.
+        driver.wake_all();
+        result
     }
 }
 
@@ -272,19 +238,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.shared
-            .poll(WRITER, cx, |d, cx| d.poll_write_until(cx, 0))
+        self.shared.poll(WRITER, cx, flush)
     }
 
     /// Sends a close frame with 1000 (once) and writes it out; the reader sees the
     /// rest of the closing handshake, as with [`WriteHalf::close`].
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.shared.poll(WRITER, cx, |d, cx| {
-            if d.conn.state() == crate::State::Open {
-                let now = d.now();
-                d.conn.close(now, CloseCode::NORMAL, "")?;
-            }
-            d.poll_write_until(cx, 0)
-        })
+        self.shared.poll(WRITER, cx, poll_close)
     }
 }
