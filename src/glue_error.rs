@@ -24,6 +24,17 @@ pub enum Error {
     AlreadyClosed,
 }
 
+impl Error {
+    /// How a connection that ended before it was open is reported: its handshake
+    /// error when it has one, else how it closed.
+    pub(crate) fn opening_failed(closed: Closed) -> Error {
+        match closed.error {
+            Some(crate::ConnectionError::Handshake(e)) => Error::Handshake(e),
+            _ => Error::Closed(closed),
+        }
+    }
+}
+
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

@@ -309,13 +309,6 @@ pub fn client_with_entropy<S: Read + Write>(
     Builder::new(config).client_with_entropy(stream, request, entropy)
 }
 
-fn handshake_failure(closed: Closed) -> Error {
-    match closed.error {
-        Some(crate::ConnectionError::Handshake(e)) => Error::Handshake(e),
-        _ => Error::Closed(closed),
-    }
-}
-
 /// Accepts any valid upgrade request on a TCP stream, with the default
 /// configuration.
 pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
@@ -351,7 +344,7 @@ impl<S: Read + Write> WebSocket<S> {
         loop {
             match self.next_event(None)? {
                 Some(Event::Open(open)) => return Ok((self, *open)),
-                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
+                Some(Event::Closed(closed)) => return Err(Error::opening_failed(*closed)),
                 Some(_) => {}
                 None => return Err(Error::AlreadyClosed),
             }
@@ -376,7 +369,7 @@ impl<S: Read + Write> WebSocket<S> {
                     }
                 }
                 Some(Event::Open(_)) => return Ok(self),
-                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
+                Some(Event::Closed(closed)) => return Err(Error::opening_failed(*closed)),
                 Some(_) => {}
                 None => return Err(Error::AlreadyClosed),
             }

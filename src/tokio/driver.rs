@@ -71,7 +71,7 @@ pub(crate) struct Driver<S> {
     /// The largest read.
     read_size: usize,
     /// Sends wait while more than this is buffered.
-    pub(crate) write_bound: usize,
+    write_bound: usize,
     /// The `Closed` event, held back until the transport is done with.
     closed: Option<Box<Closed>>,
     finish: Finish,

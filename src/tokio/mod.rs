@@ -337,13 +337,6 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     Builder::new(config).server(stream, decide).await
 }
 
-fn handshake_failure(closed: Closed) -> Error {
-    match closed.error {
-        Some(crate::ConnectionError::Handshake(e)) => Error::Handshake(e),
-        _ => Error::Closed(closed),
-    }
-}
-
 /// A WebSocket over an async stream. See the [module documentation](self).
 #[derive(Debug)]
 pub struct WebSocketStream<S> {
@@ -357,7 +350,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         loop {
             match self.next_event().await? {
                 Some(Event::Open(open)) => return Ok((self, *open)),
-                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
+                Some(Event::Closed(closed)) => return Err(Error::opening_failed(*closed)),
                 Some(_) => {}
                 None => return Err(Error::AlreadyClosed),
             }
@@ -386,7 +379,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     self.flush().await?;
                     return Ok(self);
                 }
-                Some(Event::Closed(closed)) => return Err(handshake_failure(*closed)),
+                Some(Event::Closed(closed)) => return Err(Error::opening_failed(*closed)),
                 Some(_) => {}
                 None => return Err(Error::AlreadyClosed),
             }
