@@ -28,6 +28,22 @@ pub fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
+thread_local! {
+    // Const-initialised and without a destructor: safe to touch from the allocator.
+    static MINE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+/// Heap bytes allocated on this thread less those freed on it: what a test that
+/// runs on one thread holds, whatever the test harness's own threads do meanwhile.
+#[allow(dead_code)]
+pub fn thread_live() -> isize {
+    MINE.with(|m| m.get())
+}
+
+fn mine(by: isize) {
+    let _ = MINE.try_with(|m| m.set(m.get() + by));
+}
+
 /// The most heap bytes live at once since the last [`reset_peak`].
 #[allow(dead_code)]
 pub fn peak() -> isize {
@@ -43,6 +59,7 @@ pub fn reset_peak() {
 fn grew(by: isize) {
     CALLS.fetch_add(1, Ordering::Relaxed);
     ALLOCATED.fetch_add(by.max(0), Ordering::Relaxed);
+    mine(by);
     let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
@@ -60,6 +77,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        mine(-(layout.size() as isize));
         // SAFETY: `ptr` came from `alloc` above with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
