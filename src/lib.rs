@@ -116,6 +116,7 @@
 //! | `deflate` | no | [`deflate`]: permessage-deflate (RFC 7692) in both roles, set with [`Config::deflate`], on flate2's pure-Rust zlib-rs backend; the message limit applies to the inflated size |
 //! | `arbitrary` | no | `Arbitrary` for the public frame and configuration types |
 //! | `proptest` | no | [`strategies`]: proptest strategies (valid and invalid streams labelled with the close code the RFC requires, handshakes) to test any implementation |
+//! | `probe` | no | [`probe`]: a conformance prober that tests a live server or client over TCP with those strategies and the oracle, shrinking failures to minimal vectors (the `probe` example is its command line) |
 //!
 //! Without default features the crate is `no_std` (it needs `alloc`).
 
@@ -148,6 +149,8 @@ pub mod handshake;
 pub mod mask;
 mod message;
 pub mod oracle;
+#[cfg(feature = "probe")]
+pub mod probe;
 mod reconnect;
 mod recv;
 mod role;

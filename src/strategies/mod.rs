@@ -330,7 +330,7 @@ impl Script {
 }
 
 /// Encodes one frame as `sender` sends it (masked by a client, §5.3).
-fn encode_frame(
+pub(crate) fn encode_frame(
     out: &mut Vec<u8>,
     mut header: FrameHeader,
     payload: &[u8],
@@ -469,6 +469,10 @@ pub struct Labelled {
     pub receiver: Role,
     /// The stream: a valid prefix, the violation, then junk that must be ignored.
     pub bytes: Vec<u8>,
+    /// How many bytes of `bytes` the valid prefix takes: the violation starts there.
+    pub prefix_len: usize,
+    /// Where the violation ends and the junk starts.
+    pub violation_end: usize,
     /// The events the receiver must report, ending with [`Expected::Close`] and the
     /// code it must send.
     pub expected: Vec<Expected>,
@@ -490,6 +494,7 @@ pub fn invalid_stream(receiver: Role) -> impl Strategy<Value = Labelled> {
             let mut entropy = SeededEntropy::new(seed);
             let mut bytes = prefix.encode(sender, seed);
             let mut expected = prefix.expected();
+            let prefix_len = bytes.len();
             let pick = (seed >> 32) as usize;
             let frame =
                 |out: &mut Vec<u8>, header: FrameHeader, payload: &[u8], e: &mut SeededEntropy| {
@@ -620,11 +625,14 @@ pub fn invalid_stream(receiver: Role) -> impl Strategy<Value = Labelled> {
                     }
                 }
             }
+            let violation_end = bytes.len();
             bytes.extend_from_slice(&junk);
             expected.push(Expected::Close(violation.close_code()));
             Labelled {
                 receiver,
                 bytes,
+                prefix_len,
+                violation_end,
                 expected,
                 violation,
             }
