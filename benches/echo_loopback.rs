@@ -223,6 +223,9 @@ fn serve(server: &str) {
                             return;
                         }
                     }
+                    // After a protocol error, the close frame tungstenite queued for
+                    // it goes out on a flush.
+                    let _ = ws.flush();
                 });
             }
         }
@@ -253,6 +256,12 @@ async fn tokio_websockets_echo(listener: TcpListener) {
             while let Some(Ok(message)) = ws.next().await {
                 if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
                     return;
+                }
+            }
+            // After a protocol error, polling on lets the close frame it queued go out.
+            for _ in 0..4 {
+                if ws.next().await.is_none() {
+                    break;
                 }
             }
         });

@@ -11,6 +11,11 @@
 //! `<binary: N bytes>`. Connection news goes to standard error. At the end of input
 //! the client waits for replies until the connection has been quiet for a second,
 //! then closes normally.
+//!
+//! With `--echo` it is an echo client instead: it sends every message it receives
+//! back as it came, reads nothing from standard input, and exits when the connection
+//! ends (the conformance prober's client mode drives it so: `cargo run --release
+//! --example probe -- --client -- target/release/examples/client --echo {url}`).
 
 use std::io::BufRead;
 use std::sync::mpsc;
@@ -23,6 +28,7 @@ fn main() {
     let mut url = String::from("ws://127.0.0.1:9001");
     let mut protocols = Vec::new();
     let mut config = Config::default();
+    let mut echo = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -30,13 +36,15 @@ fn main() {
                 println!(
                     "client: sends stdin lines as text messages, prints what comes back,\n\
                      reconnects with backoff when the server goes away.\n\n\
-                     Usage: cargo run --release --example client -- [URL] [--protocol NAME]... [--deflate]\n\n\
+                     Usage: cargo run --release --example client -- [URL] [--protocol NAME]... [--deflate] [--echo]\n\n\
                      URL defaults to ws://127.0.0.1:9001. --deflate offers permessage-deflate\n\
-                     (RFC 7692) and says on each connection whether the server took it."
+                     (RFC 7692) and says on each connection whether the server took it.\n\
+                     --echo sends every message back instead and exits when the connection ends."
                 );
                 return;
             }
             "--protocol" => protocols.extend(args.next()),
+            "--echo" => echo = true,
             "--deflate" => config.deflate = Some(wsmachine::deflate::DeflateConfig::default()),
             other => url = other.to_string(),
         }
@@ -83,7 +91,11 @@ fn main() {
                 None => input_done = true,
             }
         }
-        if input_done && client.pending() == 0 && last_activity.elapsed() > Duration::from_secs(1) {
+        if !echo
+            && input_done
+            && client.pending() == 0
+            && last_activity.elapsed() > Duration::from_secs(1)
+        {
             let _ = client.close();
             return;
         }
@@ -103,12 +115,21 @@ fn main() {
             Ok(Some(ClientEvent::Event(event))) => {
                 last_activity = Instant::now();
                 match event {
+                    Event::Message(message) if echo => {
+                        if let Err(e) = client.send(message) {
+                            eprintln!("echo failed: {e}");
+                        }
+                    }
                     Event::Message(Message::Text(text)) => println!("{text}"),
                     Event::Message(Message::Binary(data)) => {
                         println!("<binary: {} bytes>", data.len())
                     }
                     _ => {}
                 }
+            }
+            Ok(Some(ClientEvent::Disconnected { error, .. })) if echo => {
+                eprintln!("disconnected ({error})");
+                return;
             }
             Ok(Some(ClientEvent::Disconnected { error, retry_in })) => match retry_in {
                 Some(delay) => eprintln!("disconnected ({error}); retrying in {delay:.1?}"),
