@@ -223,8 +223,9 @@ fn serve(server: &str) {
                             return;
                         }
                     }
-                    // After a protocol error, the close frame tungstenite queued for
-                    // it goes out on a flush.
+                    // After an error, a flush sends anything still queued. (For a
+                    // protocol error tungstenite queues no close frame: the prober
+                    // sees the connection dropped without one.)
                     let _ = ws.flush();
                 });
             }
