@@ -14,6 +14,11 @@
 //! (500: how long the peer may be silent when an answer is due), `--shrink N` (150
 //! runs per failure), `--allow HOST` (probe a host that is not loopback),
 //! `--markdown FILE` and `--json FILE` (write the report). Exits 1 if anything failed.
+//!
+//! `--replay HEX [--class NAME]` runs one reported vector instead: the stream after a
+//! plain handshake, in one write, judged as the class the report named (`valid` by
+//! default; it decides only which choices the RFC leaves open), against the server
+//! or (with `--client`) the next client.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -24,6 +29,7 @@ fn main() {
     let mut settings = Settings::default();
     let (mut url, mut client, mut listen) = (None, false, String::from("127.0.0.1:9002"));
     let (mut allowed, mut markdown, mut json, mut spawn) = (Vec::new(), None, None, None);
+    let (mut replay, mut class) = (None, String::from("valid"));
     let mut args = std::env::args().skip(1);
     let number = |v: Option<String>, what: &str| -> u64 {
         v.and_then(|v| v.parse().ok()).unwrap_or_else(|| {
@@ -39,7 +45,8 @@ fn main() {
                      Usage: probe ws://HOST:PORT/PATH [options]\n       \
                      probe --client [--listen ADDR] [options] [-- PROGRAM ARGS... ({{url}} is replaced)]\n\n\
                      Options: --seed N, --cases N, --time SECS, --timeout-ms MS, --shrink N,\n\
-                     --allow HOST (a host that is not loopback), --markdown FILE, --json FILE"
+                     --allow HOST (a host that is not loopback), --markdown FILE, --json FILE,\n\
+                     --replay HEX [--class NAME] (one reported vector)"
                 );
                 return;
             }
@@ -55,6 +62,8 @@ fn main() {
             "--allow" => allowed.extend(args.next()),
             "--markdown" => markdown = args.next(),
             "--json" => json = args.next(),
+            "--replay" => replay = args.next(),
+            "--class" => class = args.next().unwrap_or(class),
             "--" => {
                 let rest: Vec<String> = args.by_ref().collect();
                 if let Some((program, args)) = rest.split_first() {
@@ -67,24 +76,44 @@ fn main() {
             other => url = Some(other.to_string()),
         }
     }
-    let log = |line: &str| eprintln!("{line}");
-    let report = if client {
-        let listener = TcpListener::bind(&listen).unwrap_or_else(|e| {
-            eprintln!("cannot listen on {listen}: {e}");
-            std::process::exit(2)
-        });
-        eprintln!("listening on ws://{listen}/");
-        probe::probe_clients(listener, spawn, &settings, log)
-    } else {
-        let Some(url) = url else {
-            eprintln!("give the server's URL, or --client; --help for more");
+    if let Some(hex) = replay {
+        let Some(stream) = wsmachine::oracle::unhex(&hex) else {
+            eprintln!("--replay takes hex");
             std::process::exit(2)
         };
-        let target = Target::parse(&url, &allowed).unwrap_or_else(|e| {
-            eprintln!("{e}");
+        let Some(class) = probe::Class::from_name(&class) else {
+            eprintln!("no class {class:?} (valid, violation/wrong-masking, two-violations, ...)");
             std::process::exit(2)
-        });
-        probe::probe_server(&target, &settings, log)
+        };
+        let case = probe::Case::replay(class, stream);
+        let judged = if client {
+            let listener = listen_on(&listen);
+            probe::replay_client(&listener, spawn.as_ref(), &settings, &case)
+        } else {
+            probe::replay_server(&target_of(url, &allowed), &settings, &case)
+        };
+        for (label, p) in judged
+            .fail
+            .iter()
+            .map(|p| ("FAIL", p))
+            .chain(judged.open.iter().map(|p| ("OPEN", p)))
+        {
+            println!(
+                "{label} {} (§{})\n  expected: {}\n  observed: {}",
+                p.kind, p.section, p.expected, p.observed
+            );
+        }
+        if judged.fail.is_some() {
+            std::process::exit(1);
+        }
+        println!("passed: the peer did what RFC 6455 requires of it");
+        return;
+    }
+    let log = |line: &str| eprintln!("{line}");
+    let report = if client {
+        probe::probe_clients(listen_on(&listen), spawn, &settings, log)
+    } else {
+        probe::probe_server(&target_of(url, &allowed), &settings, log)
     };
     for f in report.open.iter() {
         eprint!("{}", f.to_text());
@@ -100,4 +129,24 @@ fn main() {
     if !report.failures.is_empty() {
         std::process::exit(1);
     }
+}
+
+fn listen_on(addr: &str) -> TcpListener {
+    let listener = TcpListener::bind(addr).unwrap_or_else(|e| {
+        eprintln!("cannot listen on {addr}: {e}");
+        std::process::exit(2)
+    });
+    eprintln!("listening on ws://{addr}/");
+    listener
+}
+
+fn target_of(url: Option<String>, allowed: &[String]) -> Target {
+    let Some(url) = url else {
+        eprintln!("give the server's URL, or --client; --help for more");
+        std::process::exit(2)
+    };
+    Target::parse(&url, allowed).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    })
 }

@@ -81,6 +81,19 @@ fn a_server_that_never_answers_pings_is_caught() {
     assert!(bytes <= 6 + 125 + 6 + 14, "{}", f.to_text());
     assert_eq!(&f.hex[..2], "89", "a ping first: {}", f.to_text());
     assert_eq!(f.reproduced, Some((2, 2)));
+    // The reported vector replays: the same failure from its hex alone, and none
+    // from a server that answers pings.
+    let case = probe::Case::replay(
+        probe::Class::Valid,
+        wsmachine::oracle::unhex(&f.hex).unwrap(),
+    );
+    let again = probe::replay_server(&target, &quick, &case);
+    assert_eq!(again.fail.map(|p| p.kind), Some("missing-pong"));
+    let good = spawn_server(|s| wsmachine_echo(Config::default())(s));
+    assert_eq!(
+        probe::replay_server(&good, &quick, &case),
+        probe::Judged::default()
+    );
 }
 
 /// An echo server that checks nothing: it unmasks what comes if it is masked, echoes

@@ -49,6 +49,11 @@ impl Class {
         out
     }
 
+    /// The class with this [`name`](Class::name).
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::rotation().into_iter().find(|c| c.name() == name)
+    }
+
     /// A stable name for reports: `valid`, `violation/reserved-opcode`, ...
     pub fn name(self) -> String {
         match self {
@@ -57,6 +62,22 @@ impl Class {
             Class::TwoViolations => String::from("two-violations"),
             Class::Handshake => String::from("handshake"),
             Class::BadHandshake => String::from("bad-handshake"),
+        }
+    }
+}
+
+impl Case {
+    /// A case that sends `stream` after a plain opening handshake, in one phase and
+    /// one write, judged as `class` (which decides only what the RFC leaves open):
+    /// for replaying a reported vector.
+    pub fn replay(class: Class, stream: Vec<u8>) -> Case {
+        Case {
+            class,
+            opening: Opening::Plain,
+            prefix: stream,
+            tail: Vec::new(),
+            junk: Vec::new(),
+            delivery: Delivery::Whole,
         }
     }
 }

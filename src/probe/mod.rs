@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use std::format;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::{Child, Command, Stdio};
-use std::string::String;
+use std::string::{String, ToString};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -171,6 +171,35 @@ pub struct Spawn {
     pub program: String,
     /// Its arguments.
     pub args: Vec<String>,
+}
+
+/// Runs one case against the server at `target` (a reported vector, through
+/// [`Case::replay`]) and judges it.
+pub fn replay_server(target: &Target, settings: &Settings, case: &Case) -> Judged {
+    server_case(target, case, settings, 0)
+}
+
+/// Runs one case against the next client that connects to `listener` (started with
+/// `spawn` if given) and judges it.
+pub fn replay_client(
+    listener: &TcpListener,
+    spawn: Option<&Spawn>,
+    settings: &Settings,
+    case: &Case,
+) -> Judged {
+    let url = match listener.local_addr() {
+        Ok(a) => format!("ws://{a}/"),
+        Err(e) => {
+            return Judged::failed(Problem::new(
+                "unreachable",
+                "4.1",
+                "a listener",
+                e.to_string(),
+            ));
+        }
+    };
+    let _ = listener.set_nonblocking(true);
+    client_case(listener, spawn, &url, case, settings)
 }
 
 /// Probes the echo clients that connect to `listener`: for each case, starts
