@@ -278,6 +278,10 @@ pub(crate) enum Route {
 #[cfg(feature = "deflate")]
 const PIECE: usize = 64 << 10;
 
+/// The most a reassembly buffer starts with before any of its bytes arrived (see
+/// `Assembler::last_len`).
+const FIRST_ROOM_MAX: usize = 64 << 10;
+
 /// Receive-side message state: sequencing (§5.4), limits, UTF-8 (§8.1), and the
 /// buffer of a message reassembled from fragments.
 #[derive(Debug, Default)]
@@ -292,6 +296,10 @@ pub(crate) struct Assembler {
     /// The message so far ([`Route::Reassemble`]); never longer than
     /// `max_message_size`.
     buf: Vec<u8>,
+    /// The length of the last message reassembled, at most [`FIRST_ROOM_MAX`]: the
+    /// next one's buffer starts that large, so that a run of like-sized fragmented
+    /// messages allocates once per message, not once per growth step.
+    last_len: u32,
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
     delivered_first: bool,
@@ -418,9 +426,13 @@ impl Assembler {
             // geometric (fourfold, so that a message of many small fragments is
             // copied few times) but stops at the message limit, which the buffer so
             // never exceeds.
+            // A new message starts as large as the last one was (up to
+            // `FIRST_ROOM_MAX`): a stalled peer holds no more than that, which one
+            // read's room costs anyway.
             let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
             let target = (self.buf.capacity() * 4)
                 .max(1024)
+                .max(self.last_len as usize)
                 .clamp(need, limit.max(need));
             self.buf.reserve_exact(target - start);
         }
@@ -441,6 +453,7 @@ impl Assembler {
         if !ends_message {
             return Ok(None);
         }
+        self.last_len = self.buf.len().min(FIRST_ROOM_MAX) as u32;
         let payload = Bytes::from(core::mem::take(&mut self.buf));
         Ok(Some(self.finish_view(payload)))
     }

@@ -8,7 +8,9 @@
 //!   worth of input and a batch of events, and takes nothing more;
 //! - large messages in a row, each dropped once seen: the next is read into the
 //!   buffer of the one before, so the heap allocated per message is a small part
-//!   of it (and all of it when the application keeps the messages).
+//!   of it (and all of it when the application keeps the messages);
+//! - a fragmented message stalled after its first byte, following a 1 MiB one: its
+//!   buffer starts at the size of the last message, but no larger than 64 KiB.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -35,6 +37,7 @@ fn what_a_peer_can_make_a_connection_hold_is_bounded() {
     reassembly_never_exceeds_the_message_limit();
     input_is_bounded_when_events_are_never_polled();
     a_dropped_large_message_lends_its_buffer_to_the_next();
+    a_stalled_fragment_holds_at_most_64_kib();
 }
 
 /// Two million empty pings, read 64 KiB at a time by an application that polls
@@ -180,4 +183,39 @@ fn a_dropped_large_message_lends_its_buffer_to_the_next() {
     );
     assert!(kept >= 300_000, "{kept} bytes per message kept");
     assert!(dropped < 100_000, "{dropped} bytes per message dropped");
+}
+
+/// A 1 MiB message in 4 KiB fragments, then the first byte of another, after which
+/// the peer stalls: the new message's buffer is sized to the last one, capped at
+/// 64 KiB (so a run of like-sized messages allocates once each), and that is all
+/// the connection holds.
+fn a_stalled_fragment_holds_at_most_64_kib() {
+    let fragment = vec![7u8; 4 << 10];
+    let count = (1 << 20) / fragment.len();
+    let mut wire = Vec::new();
+    for i in 0..count {
+        let opcode = if i == 0 {
+            OpCode::Binary
+        } else {
+            OpCode::Continuation
+        };
+        wire.extend(c2s(opcode, i + 1 == count, &fragment));
+    }
+    let mut s = server(Config::default());
+    let mut seen = 0;
+    read_as_socket(&mut s, &wire, |event| {
+        if let Event::Message(m) = event {
+            seen += m.len();
+        }
+    });
+    assert_eq!(seen, 1 << 20);
+    let before = live();
+    feed(&mut s, T, &c2s(OpCode::Binary, false, b"x"));
+    while s.poll_event().is_some() {}
+    let held = live() - before;
+    println!("stalled after one byte, following a 1 MiB message: {held} bytes held");
+    assert!(
+        (64 << 10..=68 << 10).contains(&held),
+        "{held} bytes held for a stalled one-byte fragment"
+    );
 }
