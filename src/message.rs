@@ -296,9 +296,10 @@ pub(crate) struct Assembler {
     /// The message so far ([`Route::Reassemble`]); never longer than
     /// `max_message_size`.
     buf: Vec<u8>,
-    /// The length of the last message reassembled, at most [`FIRST_ROOM_MAX`]: the
-    /// next one's buffer starts that large, so that a run of like-sized fragmented
-    /// messages allocates once per message, not once per growth step.
+    /// The length of the last message reassembled or inflated, at most
+    /// [`FIRST_ROOM_MAX`]: the next one's buffer starts that large, so that a run of
+    /// like-sized fragmented messages allocates once per message, not once per
+    /// growth step.
     last_len: u32,
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
@@ -422,13 +423,12 @@ impl Assembler {
         let start = self.buf.len();
         let need = start + bytes.len();
         if need > self.buf.capacity() {
-            // Sized to what has arrived, never to a declared length; growth is
-            // geometric (fourfold, so that a message of many small fragments is
-            // copied few times) but stops at the message limit, which the buffer so
-            // never exceeds.
-            // A new message starts as large as the last one was (up to
-            // `FIRST_ROOM_MAX`): a stalled peer holds no more than that, which one
-            // read's room costs anyway.
+            // Sized to what has arrived, never to a declared length, except that a
+            // new message starts as large as the last one (at most `FIRST_ROOM_MAX`,
+            // about one read's room: all a peer that stalls after one byte makes us
+            // hold). Growth is geometric (fourfold, so that a message of many small
+            // fragments is copied few times) but stops at the message limit, which
+            // the buffer so never exceeds.
             let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
             let target = (self.buf.capacity() * 4)
                 .max(1024)
