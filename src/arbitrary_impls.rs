@@ -35,7 +35,7 @@ impl<'a> Arbitrary<'a> for Message {
         Ok(if bool::arbitrary(u)? {
             Message::Text(Text::arbitrary(u)?)
         } else {
-            Message::Binary(Bytes::from(Vec::<u8>::arbitrary(u)?))
+            Message::Binary(Vec::<u8>::arbitrary(u)?.into())
         })
     }
 }

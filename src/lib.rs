@@ -149,6 +149,7 @@ pub mod handshake;
 pub mod mask;
 mod message;
 pub mod oracle;
+mod payload;
 #[cfg(feature = "probe")]
 pub mod probe;
 mod reconnect;
@@ -179,6 +180,7 @@ pub use handshake::client::ClientRequest;
 pub use handshake::server::{Accept, OriginPolicy, Reject, Request};
 pub use handshake::{HandshakeError, Headers, Negotiated};
 pub use message::{Fragment, Message, MessageKind, NotUtf8, Text};
+pub use payload::{INLINE_CAPACITY, Payload};
 pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use role::Role;
 pub use send::Prepared;

@@ -23,9 +23,17 @@
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     if buf.len() < 32 {
-        // Short payloads (most control frames and chat-sized messages).
+        // Short payloads (most control frames and chat-sized messages), in line:
+        // a call costs as much as the work.
         xor_words(buf, key);
-    } else if buf.len() < wide::MIN_WIDE {
+    } else {
+        xor_long(buf, key);
+    }
+}
+
+#[inline(never)]
+fn xor_long(buf: &mut [u8], key: [u8; 4]) {
+    if buf.len() < wide::MIN_WIDE {
         xor_blocks::<32>(buf, key);
     } else {
         wide::xor(buf, key);

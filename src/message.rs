@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::config::{Config, Delivery};
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
+use crate::payload::Payload;
 use crate::utf8::Utf8Validator;
 
 /// The type of a data message.
@@ -32,10 +33,11 @@ impl MessageKind {
 
 /// Bytes that are valid UTF-8: the payload of a text message.
 ///
-/// Cheap to clone (it is a [`Bytes`]). Every constructor checks UTF-8, so a `Text`
-/// always holds a valid string.
+/// Cheap to clone (it is a [`Payload`]: a short text is held inline, a longer one is
+/// a [`Bytes`]). Every constructor checks UTF-8, so a `Text` always holds a valid
+/// string.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(Bytes);
+pub struct Text(Payload);
 
 /// The bytes given to [`Text::try_from`] were not valid UTF-8.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,18 +54,18 @@ impl core::error::Error for NotUtf8 {}
 impl Text {
     /// An empty text.
     pub const fn new() -> Text {
-        Text(Bytes::new())
+        Text(Payload::new())
     }
 
     /// A text from a static string, without copying.
     pub const fn from_static(s: &'static str) -> Text {
-        Text(Bytes::from_static(s.as_bytes()))
+        Text(Payload::from_static(s.as_bytes()))
     }
 
     /// Wraps bytes that the caller has already validated. Internal: every path that
     /// builds a `Text` from wire data has run the UTF-8 validator over exactly these
     /// bytes.
-    pub(crate) const fn from_validated(bytes: Bytes) -> Text {
+    pub(crate) const fn from_validated(bytes: Payload) -> Text {
         Text(bytes)
     }
 
@@ -78,16 +80,23 @@ impl Text {
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    /// The underlying bytes.
+    /// The bytes as a [`Bytes`] (a copy, if the text is held inline).
     pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
+    }
+
+    /// The underlying bytes, without copying.
+    pub fn into_payload(self) -> Payload {
         self.0
     }
 
     /// Length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -112,13 +121,13 @@ impl fmt::Display for Text {
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        Text(Bytes::from(s))
+        Text(Payload::from(s.into_bytes()))
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(Bytes::copy_from_slice(s.as_bytes()))
+        Text(Payload::copy_from_slice(s.as_bytes()))
     }
 }
 
@@ -127,8 +136,19 @@ impl TryFrom<Bytes> for Text {
 
     fn try_from(bytes: Bytes) -> Result<Self, NotUtf8> {
         match simdutf8::basic::from_utf8(&bytes) {
-            Ok(_) => Ok(Text(bytes)),
+            Ok(_) => Ok(Text(bytes.into())),
             Err(_) => Err(NotUtf8(bytes)),
+        }
+    }
+}
+
+impl TryFrom<Payload> for Text {
+    type Error = NotUtf8;
+
+    fn try_from(bytes: Payload) -> Result<Self, NotUtf8> {
+        match simdutf8::basic::from_utf8(&bytes) {
+            Ok(_) => Ok(Text(bytes)),
+            Err(_) => Err(NotUtf8(bytes.into_bytes())),
         }
     }
 }
@@ -155,6 +175,12 @@ impl PartialEq<&str> for Text {
 
 impl From<Text> for Bytes {
     fn from(t: Text) -> Self {
+        t.into_bytes()
+    }
+}
+
+impl From<Text> for Payload {
+    fn from(t: Text) -> Self {
         t.0
     }
 }
@@ -165,11 +191,12 @@ pub enum Message {
     /// A text message.
     Text(Text),
     /// A binary message.
-    Binary(Bytes),
+    Binary(Payload),
 }
 
 impl Message {
     /// Text or binary.
+    #[inline]
     pub fn kind(&self) -> MessageKind {
         match self {
             Message::Text(_) => MessageKind::Text,
@@ -178,6 +205,7 @@ impl Message {
     }
 
     /// The payload bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Message::Text(t) => t.as_bytes(),
@@ -185,15 +213,21 @@ impl Message {
         }
     }
 
-    /// The payload, without copying.
+    /// The payload as a [`Bytes`] (a copy, if it is held inline).
     pub fn into_bytes(self) -> Bytes {
+        self.into_payload().into_bytes()
+    }
+
+    /// The payload, without copying.
+    pub fn into_payload(self) -> Payload {
         match self {
-            Message::Text(t) => t.into_bytes(),
+            Message::Text(t) => t.0,
             Message::Binary(b) => b,
         }
     }
 
     /// Payload length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
@@ -224,6 +258,12 @@ impl From<&str> for Message {
 
 impl From<Bytes> for Message {
     fn from(b: Bytes) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+impl From<Payload> for Message {
+    fn from(b: Payload) -> Self {
         Message::Binary(b)
     }
 }
@@ -319,6 +359,7 @@ pub(crate) struct Assembler {
 impl Assembler {
     /// Checks a data frame's header against the message sequence and the limits,
     /// before any of its payload is read, and says how its payload travels.
+    #[inline]
     pub(crate) fn begin_frame(
         &mut self,
         header: &FrameHeader,
@@ -403,7 +444,7 @@ impl Assembler {
 
     /// The message of a [`Route::View`] frame, whose payload (checked as it came)
     /// is `payload`.
-    pub(crate) fn finish_view(&mut self, payload: Bytes) -> Message {
+    pub(crate) fn finish_view(&mut self, payload: Payload) -> Message {
         let kind = self.kind.take();
         match kind {
             Some(MessageKind::Text) => Message::Text(Text::from_validated(payload)),
@@ -454,7 +495,7 @@ impl Assembler {
             return Ok(None);
         }
         self.last_len = self.buf.len().min(FIRST_ROOM_MAX) as u32;
-        let payload = Bytes::from(core::mem::take(&mut self.buf));
+        let payload = Payload::from(core::mem::take(&mut self.buf));
         Ok(Some(self.finish_view(payload)))
     }
 

@@ -303,7 +303,9 @@ fn drain(conn: &mut Connection, events: &mut Vec<OracleEvent>) {
             Event::Message(Message::Text(text)) => {
                 events.push(OracleEvent::Text(text.as_str().to_string()));
             }
-            Event::Message(Message::Binary(data)) => events.push(OracleEvent::Binary(data)),
+            Event::Message(Message::Binary(data)) => {
+                events.push(OracleEvent::Binary(data.into_bytes()))
+            }
             Event::Ping(data) => events.push(OracleEvent::Ping(data)),
             Event::Pong(data) => events.push(OracleEvent::Pong(data)),
             Event::Closed(closed) => {

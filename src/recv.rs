@@ -21,6 +21,7 @@ use crate::error::ProtocolError;
 use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
 use crate::mask::apply_mask;
 use crate::message::{Assembler, Fragment, Message, Route};
+use crate::payload::Payload;
 
 #[cfg(feature = "deflate")]
 impl Receiver {
@@ -435,12 +436,17 @@ impl Receiver {
                             return Ok(None);
                         }
                         let len = self.pos - frame.start;
-                        let payload = if len == 0 {
-                            Bytes::new()
+                        // A small payload is copied out, which costs less than the
+                        // view's two atomic reference count updates, and leaves the
+                        // buffer unshared, for the next read.
+                        let payload = if let Some(small) =
+                            Payload::inline_prefix(&self.buf[frame.start..], len)
+                        {
+                            small
                         } else if len >= REUSE_MIN {
-                            self.take_whole(frame.start, len)
+                            self.take_whole(frame.start, len).into()
                         } else {
-                            self.take(frame.start, len)
+                            self.take(frame.start, len).into()
                         };
                         Some(Item::Message(self.assembler.finish_view(payload)))
                     }

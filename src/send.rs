@@ -230,6 +230,15 @@ impl Sender {
             return Err(SendError::MessageInProgress);
         }
         let kind = message.kind();
+        let message = message.into_payload();
+        if message.is_inline() {
+            // Copied into the output (a `Bytes` of it would be an allocation).
+            return if compress {
+                self.message_copied(kind, &message)
+            } else {
+                self.data(kind.opcode(), true, Body::Copied(&message), kind)
+            };
+        }
         if compress && self.compresses(message.len()) {
             return self.compressed(kind.opcode(), true, message.into_bytes(), kind);
         }

@@ -170,7 +170,7 @@ mod ours {
             // Validated once, as an application holding a string would have it.
             Message::Text(Text::try_from(payload.clone()).unwrap())
         } else {
-            Message::Binary(payload.clone())
+            Message::Binary(payload.clone().into())
         }
     }
 

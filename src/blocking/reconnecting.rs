@@ -184,7 +184,7 @@ impl ReconnectingClient {
                         Ok(t) => Message::Text(t),
                         Err(_) => continue,
                     },
-                    crate::MessageKind::Binary => Message::Binary(unsent.data),
+                    crate::MessageKind::Binary => Message::Binary(unsent.data.into()),
                 };
                 self.outbox.push_front(message);
             }

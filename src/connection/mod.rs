@@ -25,6 +25,7 @@ use crate::handshake::driver::Opening;
 use crate::handshake::server::{Accept, Reject, Request};
 use crate::handshake::{HandshakeError, Headers, Negotiated, generate_key};
 use crate::message::{Message, MessageKind, Text};
+use crate::payload::Payload;
 use crate::recv::Receiver;
 use crate::role::Role;
 use crate::send::{Prepared, Sender};
@@ -521,7 +522,7 @@ impl Connection {
     }
 
     /// Queues a binary message.
-    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+    pub fn send_binary(&mut self, data: impl Into<Payload>) -> Result<(), SendError> {
         self.send(Message::Binary(data.into()))
     }
 

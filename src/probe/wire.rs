@@ -242,7 +242,9 @@ fn drain(conn: &mut Connection, seen: &mut Observed) {
             Event::Message(Message::Text(t)) => {
                 seen.items.push(OracleEvent::Text(String::from(t.as_str())))
             }
-            Event::Message(Message::Binary(b)) => seen.items.push(OracleEvent::Binary(b)),
+            Event::Message(Message::Binary(b)) => {
+                seen.items.push(OracleEvent::Binary(b.into_bytes()))
+            }
             Event::Ping(p) => seen.items.push(OracleEvent::Ping(p)),
             Event::Pong(p) => seen.items.push(OracleEvent::Pong(p)),
             Event::Closed(closed) => match closed.error {

@@ -169,7 +169,7 @@ impl Expected {
         use crate::oracle::OracleEvent;
         Some(match self {
             Expected::Message(Message::Text(t)) => OracleEvent::Text(String::from(t.as_str())),
-            Expected::Message(Message::Binary(b)) => OracleEvent::Binary(b.clone()),
+            Expected::Message(Message::Binary(b)) => OracleEvent::Binary(b.clone().into_bytes()),
             Expected::Ping(p) => OracleEvent::Ping(p.clone()),
             Expected::Pong(p) => OracleEvent::Pong(p.clone()),
             Expected::Close(_) => return None,
