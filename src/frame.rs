@@ -179,8 +179,11 @@ pub fn decode_header(buf: &[u8]) -> Result<Decode, ProtocolError> {
         n => u64::from(n),
     };
     let mask = if masked {
-        let at = 2 + ext;
-        Some([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+        // One 4-byte load (four byte loads would be stored and read back as one
+        // word, and the read would wait on the stores).
+        let mut key = [0u8; 4];
+        key.copy_from_slice(&buf[2 + ext..total]);
+        Some(key)
     } else {
         None
     };

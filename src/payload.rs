@@ -89,6 +89,17 @@ impl Payload {
         }))
     }
 
+    /// The first `len` bytes of `window` held inline and unmasked with `mask` (from
+    /// payload position 0), if they fit.
+    #[inline]
+    pub(crate) fn unmasked(window: &[u8], len: usize, mask: Option<[u8; 4]>) -> Option<Payload> {
+        let mut payload = Payload::inline_prefix(window, len)?;
+        if let (Some(key), Repr::Inline { data, .. }) = (mask, &mut payload.0) {
+            crate::mask::apply_mask(data, key, 0);
+        }
+        Some(payload)
+    }
+
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {

@@ -77,7 +77,9 @@ enum Take {
 #[derive(Clone, Copy, Debug)]
 struct InFrame {
     take: Take,
-    mask: Option<[u8; 4]>,
+    /// The masking key, as a word: as bytes beside the `Option`'s tag, it would be
+    /// stored a byte at a time and read back as a word (a store-forwarding stall).
+    mask: Option<u32>,
     /// Index in the buffer where the payload starts (frames kept whole).
     start: usize,
     /// Payload bytes already processed (unmasked, checked): the mask's phase.
@@ -87,6 +89,10 @@ struct InFrame {
 }
 
 impl InFrame {
+    fn key(&self) -> Option<[u8; 4]> {
+        self.mask.map(u32::to_ne_bytes)
+    }
+
     /// Whether its payload stays in the buffer until the frame is complete.
     fn kept_whole(&self) -> bool {
         matches!(self.take, Take::Control(_) | Take::Data(Route::View))
@@ -392,7 +398,7 @@ impl Receiver {
         let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
         Ok(Some(InFrame {
             take,
-            mask: header.mask,
+            mask: header.mask.map(u32::from_ne_bytes),
             start: self.pos,
             done: 0,
             remaining: len,
@@ -407,8 +413,15 @@ impl Receiver {
         avail: usize,
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
+        if matches!(frame.take, Take::Data(Route::View))
+            && frame.done == 0
+            && avail == frame.remaining
+            && let Some(payload) = Payload::unmasked(&self.buf[self.pos..], avail, frame.key())
+        {
+            return self.small_message(payload).map(Some);
+        }
         let at = self.pos;
-        if let Some(key) = frame.mask {
+        if let Some(key) = frame.key() {
             apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
         }
 
@@ -471,6 +484,19 @@ impl Receiver {
         Ok(item)
     }
 
+    /// A message in one frame, here whole and small enough to be held inline: it
+    /// was unmasked as it was copied out (unmasking it in the buffer and copying
+    /// it then would have the copy's wide loads wait on the unmasking's stores).
+    #[inline]
+    fn small_message(&mut self, payload: Payload) -> Result<Item, ProtocolError> {
+        if self.assembler.is_text() {
+            self.assembler.check_text(&payload, true)?;
+        }
+        self.pos += payload.len();
+        self.data_frame = true;
+        Ok(Item::Message(self.assembler.finish_view(payload)))
+    }
+
     /// The next `avail` unmasked bytes of a compressed frame. Delivered whole, they
     /// are all inflated into the message buffer. Delivered in pieces, the inflater
     /// may take only part of them, when its piece fills up; the rest stay, unmasked,
@@ -486,7 +512,7 @@ impl Receiver {
         config: &Config,
     ) -> Result<Option<Item>, ProtocolError> {
         let at = self.pos;
-        if let Some(key) = frame.mask {
+        if let Some(key) = frame.key() {
             let from = at + self.clear;
             apply_mask(
                 &mut self.buf[from..at + avail],
