@@ -297,7 +297,8 @@ pub struct Fragment {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     /// A whole message in one frame ([`Delivery::Whole`]): kept in the input buffer
-    /// until complete and handed out as a view of it, with no copy.
+    /// until complete and handed out as a view of it, with no copy (or, if it is
+    /// small, copied into the event: see [`Payload`]).
     View,
     /// A fragment of a message to reassemble ([`Delivery::Whole`]): copied into the
     /// message buffer as it arrives.
@@ -461,6 +462,10 @@ impl Assembler {
         config: &Config,
     ) -> Result<Option<Message>, ProtocolError> {
         let ends_message = last && self.fin;
+        // Checked where the unmasking just left them, before the copy.
+        if self.is_text() {
+            check_utf8(&mut self.utf8, bytes, ends_message)?;
+        }
         let start = self.buf.len();
         let need = start + bytes.len();
         if need > self.buf.capacity() {
@@ -478,7 +483,7 @@ impl Assembler {
             self.buf.reserve_exact(target - start);
         }
         self.buf.extend_from_slice(bytes);
-        self.check_buffered(start, ends_message)
+        Ok(self.finish_buffered(ends_message))
     }
 
     /// Checks the text added to the buffer since `start`; at the message's end,
@@ -491,12 +496,17 @@ impl Assembler {
         if self.is_text() {
             check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
         }
+        Ok(self.finish_buffered(ends_message))
+    }
+
+    /// At the message's end, hands the buffer over whole.
+    fn finish_buffered(&mut self, ends_message: bool) -> Option<Message> {
         if !ends_message {
-            return Ok(None);
+            return None;
         }
         self.last_len = self.buf.len().min(FIRST_ROOM_MAX) as u32;
         let payload = Payload::from(core::mem::take(&mut self.buf));
-        Ok(Some(self.finish_view(payload)))
+        Some(self.finish_view(payload))
     }
 
     /// Takes the next piece of a [`Route::Stream`] frame (unmasked, a view of the
