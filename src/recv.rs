@@ -77,9 +77,11 @@ enum Take {
 #[derive(Clone, Copy, Debug)]
 struct InFrame {
     take: Take,
-    /// The masking key, as a word: as bytes beside the `Option`'s tag, it would be
-    /// stored a byte at a time and read back as a word (a store-forwarding stall).
-    mask: Option<u32>,
+    /// The masking key, as a word (as bytes beside an `Option`'s tag, it would be
+    /// stored a byte at a time and read back as a word: a store-forwarding stall);
+    /// 0 for an unmasked frame, which a zero key leaves alike (§5.3: the XOR with
+    /// it changes nothing).
+    mask: u32,
     /// Index in the buffer where the payload starts (frames kept whole).
     start: usize,
     /// Payload bytes already processed (unmasked, checked): the mask's phase.
@@ -89,8 +91,9 @@ struct InFrame {
 }
 
 impl InFrame {
+    /// The key to unmask with, if unmasking changes anything.
     fn key(&self) -> Option<[u8; 4]> {
-        self.mask.map(u32::to_ne_bytes)
+        (self.mask != 0).then(|| self.mask.to_ne_bytes())
     }
 
     /// Whether its payload stays in the buffer until the frame is complete.
@@ -398,7 +401,7 @@ impl Receiver {
         let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
         Ok(Some(InFrame {
             take,
-            mask: header.mask.map(u32::from_ne_bytes),
+            mask: header.mask.map_or(0, u32::from_ne_bytes),
             start: self.pos,
             done: 0,
             remaining: len,
