@@ -486,8 +486,9 @@ impl Assembler {
         Ok(self.finish_buffered(ends_message))
     }
 
-    /// Checks the text added to the buffer since `start`; at the message's end,
+    /// Checks the text inflated into the buffer since `start`; at the message's end,
     /// hands the buffer over whole (an idle connection keeps no allocation).
+    #[cfg(feature = "deflate")]
     fn check_buffered(
         &mut self,
         start: usize,
