@@ -63,12 +63,15 @@ impl Payload {
     /// `bytes` held inline, if they fit.
     #[inline]
     pub(crate) fn inline(bytes: &[u8]) -> Option<Payload> {
-        let len = u8::try_from(bytes.len())
-            .ok()
-            .filter(|&n| usize::from(n) <= INLINE_CAPACITY)?;
+        if bytes.len() > INLINE_CAPACITY {
+            return None;
+        }
         let mut data = [0; INLINE_CAPACITY];
         data[..bytes.len()].copy_from_slice(bytes);
-        Some(Payload(Repr::Inline { len, data }))
+        Some(Payload(Repr::Inline {
+            len: bytes.len() as u8,
+            data,
+        }))
     }
 
     /// The first `len` bytes of `window` held inline, if they fit. A window of at
