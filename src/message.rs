@@ -345,15 +345,22 @@ pub(crate) struct Assembler {
     utf8: Utf8Validator,
     /// Streamed mode: whether a piece of this message was delivered.
     delivered_first: bool,
-    /// The peer's compression context, when permessage-deflate was negotiated
-    /// (boxed: a connection without compression pays a pointer for it).
+    /// The peer's compression context and the state of the message it inflates,
+    /// when permessage-deflate was negotiated (boxed: a connection without
+    /// compression pays a pointer for it, and the plain receive path touches no
+    /// more of the connection than before).
     #[cfg(feature = "deflate")]
-    inflater: Option<alloc::boxed::Box<crate::deflate::codec::Inflater>>,
+    inflater: Option<alloc::boxed::Box<Inflating>>,
+}
+
+/// What a connection that negotiated permessage-deflate keeps for inflating.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Inflating {
+    codec: crate::deflate::codec::Inflater,
     /// The message in progress is compressed (RSV1 on its first frame).
-    #[cfg(feature = "deflate")]
     compressed: bool,
     /// Streamed mode: inflated bytes of the message delivered so far.
-    #[cfg(feature = "deflate")]
     inflated: u64,
 }
 
@@ -384,9 +391,9 @@ impl Assembler {
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
                 #[cfg(feature = "deflate")]
-                {
-                    self.compressed = header.rsv != 0;
-                    self.inflated = 0;
+                if let Some(inflating) = &mut self.inflater {
+                    inflating.compressed = header.rsv != 0;
+                    inflating.inflated = 0;
                 }
                 self.kind = Some(if opcode == OpCode::Text {
                     MessageKind::Text
@@ -417,7 +424,7 @@ impl Assembler {
         self.declared = size;
         self.fin = header.fin;
         #[cfg(feature = "deflate")]
-        if self.compressed {
+        if self.inflater.as_ref().is_some_and(|i| i.compressed) {
             return Ok(match config.delivery {
                 Delivery::Streamed => Route::InflateStream,
                 _ => Route::Inflate,
@@ -579,7 +586,11 @@ impl Assembler {
     /// permessage-deflate was negotiated: the peer's messages may be compressed.
     #[cfg(feature = "deflate")]
     pub(crate) fn set_inflater(&mut self, inflater: crate::deflate::codec::Inflater) {
-        self.inflater = Some(alloc::boxed::Box::new(inflater));
+        self.inflater = Some(alloc::boxed::Box::new(Inflating {
+            codec: inflater,
+            compressed: false,
+            inflated: 0,
+        }));
     }
 
     /// Takes the next unmasked bytes of a [`Route::Inflate`] frame (all of them);
@@ -599,9 +610,10 @@ impl Assembler {
         let ends_message = last && self.fin;
         let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
         let start = self.buf.len();
-        let Some(inflater) = &mut self.inflater else {
+        let Some(inflating) = &mut self.inflater else {
             return Err(ProtocolError::ReservedBits(0b100));
         };
+        let inflater = &mut inflating.codec;
         let inflate = |i: &mut crate::deflate::codec::Inflater, input, out: &mut Vec<u8>| {
             i.inflate_bounded(input, out, limit)
                 .map_err(|e| inflate_error(e, config))
@@ -629,12 +641,13 @@ impl Assembler {
         config: &Config,
     ) -> Result<(usize, Option<Fragment>), ProtocolError> {
         use crate::deflate::codec::TAIL;
-        let left = config.max_message_size.saturating_sub(self.inflated);
-        // One byte past what is left tells that the limit is broken.
-        let cap = usize::try_from(left.saturating_add(1)).map_or(PIECE, |l| l.min(PIECE));
-        let Some(inflater) = &mut self.inflater else {
+        let Some(inflating) = &mut self.inflater else {
             return Err(ProtocolError::ReservedBits(0b100));
         };
+        let left = config.max_message_size.saturating_sub(inflating.inflated);
+        // One byte past what is left tells that the limit is broken.
+        let cap = usize::try_from(left.saturating_add(1)).map_or(PIECE, |l| l.min(PIECE));
+        let inflater = &mut inflating.codec;
         let mut out = Vec::new();
         let used = inflater
             .inflate(bytes, &mut out, cap)
@@ -647,8 +660,8 @@ impl Assembler {
                 .map_err(|e| inflate_error(e, config))?;
             inflater.end_message();
         }
-        self.inflated = self.inflated.saturating_add(out.len() as u64);
-        if self.inflated > config.max_message_size {
+        inflating.inflated = inflating.inflated.saturating_add(out.len() as u64);
+        if inflating.inflated > config.max_message_size {
             return Err(ProtocolError::InflatedTooLarge {
                 max: config.max_message_size,
             });
