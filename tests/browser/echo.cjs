@@ -37,7 +37,9 @@ const { chromium } = require('playwright-core');
 const SERVER_BIN = path.resolve(
   process.argv[2] || process.env.ECHO_SERVER || path.join(__dirname, '..', '..', 'target', 'release', 'examples', 'echo_server'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OVERALL_MS = Number(process.env.TEST_TIMEOUT_MS || 60000);
+const OVERALL_MS = Number(process.env.TEST_TIMEOUT_MS || 90000);
+// Each attempt at starting the browser (see main).
+const LAUNCH_MS = 25000;
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(2)}s]`, ...a);
 
@@ -423,16 +425,28 @@ async function main() {
 
   const spki = makeCertificate();
   log(`test certificate in ${CERT_DIR}, key SPKI sha256 ${spki}`);
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wstest-chromium-'));
   // launchPersistentContext is the playwright way to pass a fresh --user-data-dir.
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 15000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${spki}`],
-  });
+  // A first launch on a fresh, busy machine can stall (it usually takes under a
+  // second): a second attempt, with a new profile, before calling it a failure.
+  const launch = async () => {
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wstest-chromium-'));
+    return chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: LAUNCH_MS,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        `--ignore-certificate-errors-spki-list=${spki}`],
+    });
+  };
+  let context;
+  try {
+    context = await launch();
+  } catch (e) {
+    log(`chromium launch failed, trying once more: ${String(e.message).split('\n')[0]}`);
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    context = await launch();
+  }
   browser = context;
   const version = context.browser() ? context.browser().version() : '(n/a)';
   const first = context.pages()[0] || await context.newPage();
