@@ -36,9 +36,16 @@ fn xor_long(buf: &mut [u8], key: [u8; 4]) {
     if buf.len() < wide::MIN_WIDE {
         xor_blocks::<32>(buf, key);
     } else {
-        wide::xor(buf, key);
+        // Up to the next cache line first, so that no wide load or store of the
+        // block loop straddles two lines.
+        let (head, body) = buf.split_at_mut(buf.as_ptr().align_offset(LINE).min(buf.len()));
+        xor_words(head, key);
+        wide::xor(body, rotate(key, head.len()));
     }
 }
+
+/// A cache line's bytes, on the CPUs that matter most.
+const LINE: usize = 64;
 
 /// 8 bytes at a time as one word, the last few one by one.
 #[inline(always)]
@@ -65,7 +72,16 @@ fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4]) {
 /// long: the copy and the mask in one pass.
 #[inline]
 pub(crate) fn mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-    wide::xor_copy(src, dst, key);
+    if src.len() < wide::MIN_WIDE {
+        wide::xor_copy(src, dst, key);
+        return;
+    }
+    // Up to the next cache line of the destination first, as in `xor_long`.
+    let at = dst.as_ptr().align_offset(LINE).min(src.len());
+    let (dst_head, dst_body) = dst.split_at_mut(at);
+    let (src_head, src_body) = src.split_at(at);
+    wide::xor_copy(src_head, dst_head, key);
+    wide::xor_copy(src_body, dst_body, rotate(key, at));
 }
 
 /// `N / 4` copies of the key: one block.
@@ -200,6 +216,29 @@ mod tests {
                 apply_mask(&mut fast, key, offset);
                 reference(&mut slow, key, offset);
                 assert_eq!(fast, slow, "len {len} offset {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_start_within_a_cache_line() {
+        let key = [0x12, 0x34, 0x56, 0x78];
+        let original: Vec<u8> = (0..2000u32).map(|i| (i * 11 + 5) as u8).collect();
+        // Every start under test, one in nine under Miri (which is slow).
+        for start in (0..2 * LINE).step_by(if cfg!(miri) { 9 } else { 1 }) {
+            for len in [256, 300, 700] {
+                for offset in 0..4 {
+                    let mut fast = original.clone();
+                    let mut slow = original.clone();
+                    apply_mask(&mut fast[start..start + len], key, offset);
+                    reference(&mut slow[start..start + len], key, offset);
+                    assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
+                }
+                let mut dst = alloc::vec![0u8; 2000];
+                mask_copy(&original[..len], &mut dst[start..start + len], key);
+                let mut expected = original[..len].to_vec();
+                reference(&mut expected, key, 0);
+                assert_eq!(&dst[start..start + len], &expected[..], "copy start {start}");
             }
         }
     }
