@@ -32,18 +32,14 @@ impl Utf8Validator {
     /// bytes are carried, so [`carried`](Self::carried) returns them.
     #[inline(always)]
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<usize, Invalid> {
-        // Fast paths for a chunk that starts on a code point boundary: short ASCII
-        // (most chat-sized text), then the SIMD validator without error details.
-        if self.carry_len == 0
-            && ((chunk.len() < 256 && chunk.is_ascii())
-                || simdutf8::basic::from_utf8(chunk).is_ok())
-        {
+        // Short ASCII from a code point boundary: most chat-sized text.
+        if self.carry_len == 0 && chunk.len() < 256 && chunk.is_ascii() {
             return Ok(0);
         }
-        self.feed_slow(chunk)
+        self.feed_any(chunk)
     }
 
-    fn feed_slow(&mut self, mut chunk: &[u8]) -> Result<usize, Invalid> {
+    fn feed_any(&mut self, mut chunk: &[u8]) -> Result<usize, Invalid> {
         if self.carry_len > 0 {
             let have = usize::from(self.carry_len);
             let want = sequence_len(self.carry[0]);
@@ -60,6 +56,14 @@ impl Utf8Validator {
                 Err(_) => return Err(Invalid),
             }
             chunk = &chunk[take..];
+        }
+        // The SIMD validator without error details, up to the last code point the
+        // chunk may cut: a valid chunk that ends inside one is then scanned once,
+        // not once to fail and again for the details. Only the cut code point (at
+        // most 3 bytes), or a chunk found invalid, goes through the detailed one.
+        let cut = last_boundary(chunk);
+        if simdutf8::basic::from_utf8(&chunk[..cut]).is_ok() {
+            chunk = &chunk[cut..];
         }
         match from_utf8(chunk) {
             Ok(_) => Ok(0),
@@ -85,8 +89,24 @@ impl Utf8Validator {
     }
 }
 
-/// Length of the sequence a lead byte starts. Only called on lead bytes that
-/// `from_utf8` accepted as the start of an incomplete sequence (0xC2–0xF4).
+/// Where the code point that `chunk` may end inside starts: the last lead byte, if
+/// fewer bytes follow it than it announces; else the chunk's length. Whether the
+/// bytes are valid is not decided here.
+fn last_boundary(chunk: &[u8]) -> usize {
+    for back in 1..=chunk.len().min(3) {
+        let byte = chunk[chunk.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte
+        }
+        if byte >= 0xC0 && sequence_len(byte) > back {
+            return chunk.len() - back;
+        }
+        break;
+    }
+    chunk.len()
+}
+
+/// Length of the sequence a lead byte (0xC0 and above) starts, valid or not.
 fn sequence_len(lead: u8) -> usize {
     match lead {
         0xC0..=0xDF => 2,
@@ -135,6 +155,37 @@ mod tests {
                         "{bytes:?} cut at {a},{b}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn long_chunks_fail_exactly_when_their_prefix_cannot_be_completed() {
+        let tails: [&[u8]; 8] = [
+            "€𝄞".as_bytes(),
+            b"\xf0\x9f\x98\x80",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\xe0\x80\xaf",
+            b"\xc0\xaf",
+            b"\xf8\x80",
+            b"x\x80",
+        ];
+        for tail in tails {
+            let mut bytes = "ü".repeat(150).into_bytes();
+            bytes.extend_from_slice(tail);
+            for cut in 256..=bytes.len() {
+                let mut v = Utf8Validator::new();
+                let first = v.feed(&bytes[..cut]);
+                let hopeless =
+                    core::str::from_utf8(&bytes[..cut]).is_err_and(|e| e.error_len().is_some());
+                assert_eq!(first.is_err(), hopeless, "{tail:?} cut at {cut}");
+                let whole = first.is_ok() && v.feed(&bytes[cut..]).is_ok() && v.is_complete();
+                assert_eq!(
+                    whole,
+                    core::str::from_utf8(&bytes).is_ok(),
+                    "{tail:?} cut at {cut}"
+                );
             }
         }
     }
