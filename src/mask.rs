@@ -4,6 +4,8 @@
 //! frame's payload. [`apply_mask`] takes that position as `offset`, so a payload can be
 //! masked or unmasked piece by piece as it arrives.
 
+use alloc::vec::Vec;
+
 /// XORs `buf` with `key` in place, as if `buf` started at byte `offset` of the payload.
 /// Masking and unmasking are the same operation.
 ///
@@ -68,20 +70,26 @@ fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// Writes `src` masked with `key` (from payload position 0) into `dst`, which is as
-/// long: the copy and the mask in one pass.
-#[inline]
-pub(crate) fn mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-    if src.len() < wide::MIN_WIDE {
-        wide::xor_copy(src, dst, key);
-        return;
+/// `src` masked with `key` (from payload position 0), in a new buffer: the copy and
+/// the mask in one pass, written once (the buffer is not zeroed first).
+pub(crate) fn masked_copy(src: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(src.len());
+    // Up to the next cache line of the copy first, as in `xor_long`.
+    let at = if src.len() < wide::MIN_WIDE {
+        src.len()
+    } else {
+        out.as_ptr().align_offset(LINE).min(src.len())
+    };
+    extend_masked_bytes(&mut out, &src[..at], key);
+    if at < src.len() {
+        wide::xor_extend(&src[at..], &mut out, rotate(key, at));
     }
-    // Up to the next cache line of the destination first, as in `xor_long`.
-    let at = dst.as_ptr().align_offset(LINE).min(src.len());
-    let (dst_head, dst_body) = dst.split_at_mut(at);
-    let (src_head, src_body) = src.split_at(at);
-    wide::xor_copy(src_head, dst_head, key);
-    wide::xor_copy(src_body, dst_body, rotate(key, at));
+    out
+}
+
+#[inline]
+fn extend_masked_bytes(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
+    out.extend(src.iter().enumerate().map(|(i, b)| b ^ key[i & 3]));
 }
 
 /// `N / 4` copies of the key: one block.
@@ -110,19 +118,21 @@ fn xor_blocks<const N: usize>(buf: &mut [u8], key: [u8; 4]) {
     xor_words(tail, key);
 }
 
+/// Appends `src` masked to `out`, a block at a time (each block masked in
+/// registers, then stored once).
 #[inline(always)]
-fn xor_copy_blocks<const N: usize>(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
     let wide = key_block::<N>(key);
-    let (dst_blocks, dst_tail) = dst.as_chunks_mut::<N>();
-    let (src_blocks, src_tail) = src.as_chunks::<N>();
-    for (d, s) in dst_blocks.iter_mut().zip(src_blocks) {
-        for i in 0..N {
-            d[i] = s[i] ^ wide[i];
+    let (blocks, tail) = src.as_chunks::<N>();
+    for s in blocks {
+        let mut block = *s;
+        for (b, k) in block.iter_mut().zip(wide.iter()) {
+            *b ^= k;
         }
+        out.extend_from_slice(&block);
     }
-    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
-        *d = s ^ key[i & 3];
-    }
+    // The tail starts at a multiple of the block, so the key phase is unchanged.
+    extend_masked_bytes(out, tail, key);
 }
 
 /// The only `unsafe` in the crate: calling a copy of the block loops compiled with
@@ -132,6 +142,8 @@ fn xor_copy_blocks<const N: usize>(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
 #[cfg(all(feature = "std", any(target_arch = "x86_64", target_arch = "x86")))]
 #[allow(unsafe_code)]
 mod wide {
+    use alloc::vec::Vec;
+
     /// Below this many bytes the baseline loop, inlined, is as fast and the check
     /// is not paid.
     pub(super) const MIN_WIDE: usize = 256;
@@ -148,12 +160,12 @@ mod wide {
     }
 
     #[inline(never)]
-    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-        if src.len() >= MIN_WIDE && std::is_x86_feature_detected!("avx2") {
-            // SAFETY: `xor_copy_avx2` needs AVX2, which the CPU was just found to have.
-            unsafe { xor_copy_avx2(src, dst, key) }
+    pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_extend_avx2` needs AVX2, which the CPU was just found to have.
+            unsafe { xor_extend_avx2(src, out, key) }
         } else {
-            super::xor_copy_blocks::<32>(src, dst, key);
+            super::xor_extend_blocks::<32>(src, out, key);
         }
     }
 
@@ -163,8 +175,8 @@ mod wide {
     }
 
     #[target_feature(enable = "avx2")]
-    fn xor_copy_avx2(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-        super::xor_copy_blocks::<64>(src, dst, key);
+    fn xor_extend_avx2(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
+        super::xor_extend_blocks::<64>(src, out, key);
     }
 }
 
@@ -172,6 +184,8 @@ mod wide {
 /// target's compile-time vector width.
 #[cfg(not(all(feature = "std", any(target_arch = "x86_64", target_arch = "x86"))))]
 mod wide {
+    use alloc::vec::Vec;
+
     pub(super) const MIN_WIDE: usize = 256;
 
     #[inline]
@@ -181,8 +195,8 @@ mod wide {
 
     /// Kept out of line: inlined into a large caller, the loop was left unvectorized.
     #[inline(never)]
-    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
-        super::xor_copy_blocks::<32>(src, dst, key);
+    pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
+        super::xor_extend_blocks::<32>(src, out, key);
     }
 }
 
@@ -234,11 +248,10 @@ mod tests {
                     reference(&mut slow[start..start + len], key, offset);
                     assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
                 }
-                let mut dst = alloc::vec![0u8; 2000];
-                mask_copy(&original[..len], &mut dst[start..start + len], key);
-                let mut expected = original[..len].to_vec();
+                let mut expected = original[start..start + len].to_vec();
                 reference(&mut expected, key, 0);
-                assert_eq!(&dst[start..start + len], &expected[..], "copy start {start}");
+                let copy = masked_copy(&original[start..start + len], key);
+                assert_eq!(copy, expected, "copy start {start}");
             }
         }
     }
@@ -250,9 +263,7 @@ mod tests {
             let src: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
             let mut expected = src.clone();
             apply_mask(&mut expected, key, 0);
-            let mut dst = alloc::vec![0u8; len];
-            mask_copy(&src, &mut dst, key);
-            assert_eq!(dst, expected, "len {len}");
+            assert_eq!(masked_copy(&src, key), expected, "len {len}");
         }
     }
 

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use crate::mask::{apply_mask, mask_copy};
+use crate::mask::{apply_mask, masked_copy};
 use crate::message::MessageKind;
 
 /// Data the caller queued that never fully reached the transport, as returned by
@@ -514,11 +514,7 @@ fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
             apply_mask(&mut owned, key, 0);
             owned.freeze()
         }
-        Err(shared) => {
-            let mut copy = alloc::vec![0u8; shared.len()];
-            mask_copy(&shared, &mut copy, key);
-            Bytes::from(copy)
-        }
+        Err(shared) => Bytes::from(masked_copy(&shared, key)),
     }
 }
 
