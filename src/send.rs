@@ -428,6 +428,7 @@ impl Sender {
         Ok(())
     }
 
+    #[inline]
     fn data(
         &mut self,
         opcode: OpCode,

@@ -157,6 +157,7 @@ impl TxQueue {
     /// continuation); `None` marks a control frame. The payload is masked here when
     /// the header carries a key: in place if the caller's buffer is not shared, else
     /// while copying it.
+    #[inline]
     pub(crate) fn push(
         &mut self,
         header: FrameHeader,
@@ -183,6 +184,7 @@ impl TxQueue {
             .push_back(original);
     }
 
+    #[inline(always)]
     fn push_frame(
         &mut self,
         header: FrameHeader,
@@ -199,41 +201,13 @@ impl TxQueue {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        let bytes = payload.bytes();
-        let len = head_len + bytes.len();
-        self.cost += frame_cost(len, bytes.len());
-        if bytes.len() <= COALESCE_MAX {
-            if self.tail.capacity() - self.tail.len() < len {
-                self.seal_tail();
-                self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK, TAIL_MAX);
-                self.tail = BytesMut::with_capacity(self.tail_size);
-            }
-            let at = self.tail.len();
-            self.tail.extend_from_slice(&head[..head_len]);
-            self.tail.extend_from_slice(bytes);
-            if let Some(key) = header.mask {
-                apply_mask(&mut self.tail[at + head_len..], key, 0);
-            }
+        let len = head_len + payload.bytes().len();
+        if payload.bytes().len() <= COALESCE_MAX {
+            self.push_small(&head[..head_len], payload.bytes(), header.mask);
         } else {
-            self.seal_tail();
-            let data = match (payload, header.mask) {
-                (Body::Shared(payload), Some(key)) => mask_payload(payload, key),
-                (Body::Shared(payload), None) => payload,
-                (Body::Copied(payload), mask) => {
-                    let mut copy = BytesMut::from(payload);
-                    if let Some(key) = mask {
-                        apply_mask(&mut copy, key, 0);
-                    }
-                    copy.freeze()
-                }
-            };
-            self.segments.push_back(Segment {
-                head,
-                head_len: head_len as u8,
-                data,
-                extra_cost: 0,
-            });
+            self.push_large(head, head_len, payload, header.mask);
         }
+        self.cost += frame_cost(len, len - head_len);
         self.frames.push_back(Meta {
             len,
             head_len: head_len as u8,
@@ -243,6 +217,59 @@ impl TxQueue {
             compressed,
         });
         self.buffered += len;
+    }
+
+    /// A small frame, copied into the tail (masked there for a client).
+    #[inline(always)]
+    fn push_small(&mut self, head: &[u8], bytes: &[u8], mask: Option<[u8; 4]>) {
+        let len = head.len() + bytes.len();
+        if self.tail.capacity() - self.tail.len() < len {
+            self.new_tail();
+        }
+        let at = self.tail.len() + head.len();
+        self.tail.extend_from_slice(head);
+        self.tail.extend_from_slice(bytes);
+        if let Some(key) = mask {
+            apply_mask(&mut self.tail[at..], key, 0);
+        }
+    }
+
+    /// Seals the tail and starts a larger one.
+    #[inline(never)]
+    fn new_tail(&mut self) {
+        self.seal_tail();
+        self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK, TAIL_MAX);
+        self.tail = BytesMut::with_capacity(self.tail_size);
+    }
+
+    /// A large frame: a segment of its own, the payload passed through (masked in
+    /// place where it can be, else as it is copied).
+    #[inline(never)]
+    fn push_large(
+        &mut self,
+        head: [u8; MAX_HEADER_LEN],
+        head_len: usize,
+        payload: Body<'_>,
+        mask: Option<[u8; 4]>,
+    ) {
+        self.seal_tail();
+        let data = match (payload, mask) {
+            (Body::Shared(payload), Some(key)) => mask_payload(payload, key),
+            (Body::Shared(payload), None) => payload,
+            (Body::Copied(payload), mask) => {
+                let mut copy = BytesMut::from(payload);
+                if let Some(key) = mask {
+                    apply_mask(&mut copy, key, 0);
+                }
+                copy.freeze()
+            }
+        };
+        self.segments.push_back(Segment {
+            head,
+            head_len: head_len as u8,
+            data,
+            extra_cost: 0,
+        });
     }
 
     /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
