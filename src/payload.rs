@@ -98,7 +98,9 @@ impl Payload {
     pub(crate) fn unmasked(window: &[u8], len: usize, mask: Option<[u8; 4]>) -> Option<Payload> {
         let mut payload = Payload::inline_prefix(window, len)?;
         if let (Some(key), Repr::Inline { data, .. }) = (mask, &mut payload.0) {
-            crate::mask::apply_mask(data, key, 0);
+            // The bytes past `len` are the next frame's, masked or not: only
+            // these copies of them change.
+            crate::mask::apply_mask_block(data, key);
         }
         Some(payload)
     }
