@@ -126,3 +126,58 @@ fn a_large_message_still_held_is_never_written_over() {
         );
     }
 }
+
+/// A large binary frame is unmasked a few reads at a time, not read by read: every
+/// byte comes out right whatever the sizes of the reads, for frames ending just
+/// before, at and after a batch's end, each followed by another frame in the same
+/// read.
+#[test]
+fn large_frames_are_unmasked_whole_whatever_the_reads() {
+    const BATCH: usize = 256 << 10;
+    let sizes = [BATCH - 1, BATCH, BATCH + 1, 2 * BATCH + 3, 600_001];
+    let payloads: Vec<Vec<u8>> = sizes
+        .iter()
+        .map(|&n| (0..n).map(|i| (i * 7 + n) as u8).collect())
+        .collect();
+    let wire: Vec<u8> = payloads
+        .iter()
+        .flat_map(|p| c2s(OpCode::Binary, true, p))
+        .chain(c2s(OpCode::Binary, true, b"end"))
+        .collect();
+    for reads in [
+        [65_536, 65_536, 65_536],
+        [7, 100_003, 65_536],
+        [1, 262_144, 3],
+    ] {
+        let mut s = server();
+        let (mut at, mut turn, mut got) = (0, 0, Vec::new());
+        while at < wire.len() {
+            let room = s.read_buf();
+            if room.is_empty() {
+                got.extend(drain_events(&mut s));
+                continue;
+            }
+            let n = room.len().min(reads[turn % 3]).min(wire.len() - at);
+            room[..n].copy_from_slice(&wire[at..at + n]);
+            s.handle_read(T0, n);
+            at += n;
+            turn += 1;
+        }
+        got.extend(drain_events(&mut s));
+        assert_eq!(got.len(), payloads.len() + 1, "reads {reads:?}");
+        for (event, payload) in got.iter().zip(&payloads) {
+            let Event::Message(Message::Binary(b)) = event else {
+                panic!("{event:?}")
+            };
+            assert!(
+                b[..] == payload[..],
+                "{} bytes, reads {reads:?}",
+                payload.len()
+            );
+        }
+        assert_eq!(
+            got[payloads.len()],
+            Event::Message(Message::Binary(b"end".to_vec().into()))
+        );
+    }
+}
