@@ -77,6 +77,37 @@ fn s8_1_fails_mid_frame_before_the_frame_completes() {
     assert_eq!(s.state(), State::Closed);
 }
 
+/// A large text frame (about 1 MiB, code points cut by the reads anywhere) comes
+/// through whole whatever the reads; an invalid byte early in one fails the
+/// connection long before the frame ends.
+#[test]
+fn s8_1_large_text_frames_whatever_the_reads() {
+    let text = "κόσμε 𝄞 ✓ ascii ".repeat(40_000); // about 1 MiB, code points cut anywhere
+    let wire = c2s(OpCode::Text, true, text.as_bytes());
+    for step in [65_536, 100_003, 7_777] {
+        let mut s = server();
+        for piece in wire.chunks(step) {
+            feed(&mut s, T0, piece);
+        }
+        let events = drain_events(&mut s);
+        assert!(
+            matches!(&events[..], [Event::Message(Message::Text(t))] if t.as_str() == text),
+            "reads of {step}"
+        );
+    }
+    // A bad byte early in a large frame: failed with a third of the frame in.
+    let mut bad = text.clone().into_bytes();
+    bad[1000] = 0xFF;
+    let wire = c2s(OpCode::Text, true, &bad);
+    let mut s = server();
+    for piece in wire[..wire.len() / 3].chunks(65_536) {
+        feed(&mut s, T0, piece);
+    }
+    assert_eq!(s.state(), State::Closed);
+    let events = drain_events(&mut s);
+    assert!(matches!(&events[..], [Event::Closed(c)] if c.code.0 == 1007));
+}
+
 /// Binary messages are never checked.
 #[test]
 fn binary_is_not_utf8_checked() {
