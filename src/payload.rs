@@ -98,8 +98,8 @@ impl Payload {
     pub(crate) fn unmasked(window: &[u8], len: usize, mask: Option<[u8; 4]>) -> Option<Payload> {
         let mut payload = Payload::inline_prefix(window, len)?;
         if let (Some(key), Repr::Inline { data, .. }) = (mask, &mut payload.0) {
-            // The bytes past `len` are the next frame's, masked or not: only
-            // these copies of them change.
+            // The whole block, past `len` too: those bytes are copies of what
+            // followed the payload in the buffer, and are never read.
             crate::mask::apply_mask_block(data, key);
         }
         Some(payload)
