@@ -19,6 +19,13 @@ use bytes::Bytes;
 /// a [`Payload`] the size of a [`Bytes`], 32 bytes.
 pub const INLINE_CAPACITY: usize = 23;
 
+/// An inline payload's block: the bytes, then their count in the last byte. One
+/// array of a multiple of 8 bytes, so that the compiler moves a [`Payload`] (and the
+/// events holding one) in whole words; a length byte beside a 23-byte array had it
+/// copy the array's last 7 bytes as two overlapping 4-byte moves, and every later
+/// load of them waited for both stores to retire.
+const BLOCK: usize = INLINE_CAPACITY + 1;
+
 /// The payload of a binary message, and the bytes of a [`Text`](crate::Text).
 ///
 /// Payloads of at most [`INLINE_CAPACITY`] bytes received from the peer are held
@@ -33,20 +40,14 @@ pub struct Payload(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline {
-        len: u8,
-        data: [u8; INLINE_CAPACITY],
-    },
+    Inline([u8; BLOCK]),
     Shared(Bytes),
 }
 
 impl Payload {
     /// An empty payload.
     pub const fn new() -> Payload {
-        Payload(Repr::Inline {
-            len: 0,
-            data: [0; INLINE_CAPACITY],
-        })
+        Payload(Repr::Inline([0; BLOCK]))
     }
 
     /// A payload of a static slice, without copying.
@@ -66,50 +67,48 @@ impl Payload {
         if bytes.len() > INLINE_CAPACITY {
             return None;
         }
-        let mut data = [0; INLINE_CAPACITY];
-        data[..bytes.len()].copy_from_slice(bytes);
-        Some(Payload(Repr::Inline {
-            len: bytes.len() as u8,
-            data,
-        }))
-    }
-
-    /// The first `len` bytes of `window` held inline, if they fit. A window of at
-    /// least [`INLINE_CAPACITY`] bytes is copied at a fixed size, which compiles to
-    /// two moves instead of a call whose stores the next loads would wait on; the
-    /// bytes past `len` are never read.
-    #[inline]
-    pub(crate) fn inline_prefix(window: &[u8], len: usize) -> Option<Payload> {
-        if len > INLINE_CAPACITY {
-            return None;
-        }
-        let Some(fixed) = window.first_chunk::<INLINE_CAPACITY>() else {
-            return Payload::inline(window.get(..len)?);
-        };
-        Some(Payload(Repr::Inline {
-            len: len as u8,
-            data: *fixed,
-        }))
+        let mut block = [0; BLOCK];
+        block[..bytes.len()].copy_from_slice(bytes);
+        block[INLINE_CAPACITY] = bytes.len() as u8;
+        Some(Payload(Repr::Inline(block)))
     }
 
     /// The first `len` bytes of `window` held inline and unmasked with `mask` (from
-    /// payload position 0), if they fit.
+    /// payload position 0), if they fit. A window of at least a block is copied and
+    /// unmasked at that fixed size, which compiles to a few vector moves and XORs
+    /// instead of a call and a loop sized at run time; the bytes past `len` (copies
+    /// of what followed the payload in the buffer) are never read.
     #[inline]
     pub(crate) fn unmasked(window: &[u8], len: usize, mask: Option<[u8; 4]>) -> Option<Payload> {
-        let mut payload = Payload::inline_prefix(window, len)?;
-        if let (Some(key), Repr::Inline { data, .. }) = (mask, &mut payload.0) {
-            // The whole block, past `len` too: those bytes are copies of what
-            // followed the payload in the buffer, and are never read.
-            crate::mask::apply_mask_block(data, key);
+        if len > INLINE_CAPACITY {
+            return None;
         }
-        Some(payload)
+        let mut block = match window.first_chunk::<BLOCK>() {
+            Some(fixed) => *fixed,
+            None => {
+                let mut block = [0; BLOCK];
+                block[..len].copy_from_slice(window.get(..len)?);
+                block
+            }
+        };
+        if let Some(key) = mask {
+            crate::mask::apply_mask_block(&mut block, key);
+        }
+        block[INLINE_CAPACITY] = len as u8;
+        Some(Payload(Repr::Inline(block)))
+    }
+
+    /// The first `len` bytes of `window` held inline, if they fit.
+    #[inline]
+    pub(crate) fn inline_prefix(window: &[u8], len: usize) -> Option<Payload> {
+        Payload::unmasked(window, len, None)
     }
 
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, data } => &data[..usize::from(*len)],
+            Repr::Inline(block) => &block[..usize::from(block[INLINE_CAPACITY])],
             Repr::Shared(bytes) => bytes,
         }
     }
@@ -129,15 +128,15 @@ impl Payload {
     /// Whether the bytes are held inline (rather than in a [`Bytes`]).
     #[inline]
     pub fn is_inline(&self) -> bool {
-        matches!(self.0, Repr::Inline { .. })
+        matches!(self.0, Repr::Inline(_))
     }
 
     /// The bytes as a [`Bytes`]: the shared buffer itself, or a new one holding a
     /// copy of an inline payload.
     pub fn into_bytes(self) -> Bytes {
         match self.0 {
-            Repr::Inline { .. } if self.is_empty() => Bytes::new(),
-            Repr::Inline { .. } => Bytes::copy_from_slice(self.as_slice()),
+            Repr::Inline(_) if self.is_empty() => Bytes::new(),
+            Repr::Inline(_) => Bytes::copy_from_slice(self.as_slice()),
             Repr::Shared(bytes) => bytes,
         }
     }
@@ -280,7 +279,7 @@ impl From<Payload> for Vec<u8> {
     fn from(payload: Payload) -> Vec<u8> {
         match payload.0 {
             Repr::Shared(bytes) => Vec::from(bytes),
-            Repr::Inline { .. } => payload.as_slice().to_vec(),
+            Repr::Inline(_) => payload.as_slice().to_vec(),
         }
     }
 }
@@ -326,6 +325,32 @@ mod tests {
         let large = Payload::copy_from_slice(&[7; INLINE_CAPACITY + 1]);
         assert!(!large.is_inline());
         assert_eq!(large.len(), INLINE_CAPACITY + 1);
+    }
+
+    #[test]
+    fn a_window_prefix_is_held_inline_unmasked_whatever_the_window() {
+        let key = [0x11, 0x22, 0x44, 0x88];
+        let plain: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        let masked: Vec<u8> = plain
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
+        for len in 0..=INLINE_CAPACITY {
+            // Windows shorter than a block take the other path: exactly `len` bytes,
+            // up to a block and past it.
+            for window in len..=plain.len() {
+                let got = Payload::unmasked(&masked[..window], len, Some(key)).unwrap();
+                assert!(got.is_inline());
+                assert_eq!(got, plain[..len], "len {len}, window {window}");
+                let prefix = Payload::inline_prefix(&plain[..window], len).unwrap();
+                assert_eq!(prefix, plain[..len], "len {len}, window {window}");
+            }
+            if len > 0 {
+                assert!(Payload::unmasked(&masked[..len - 1], len, Some(key)).is_none());
+            }
+        }
+        assert!(Payload::unmasked(&masked, INLINE_CAPACITY + 1, None).is_none());
     }
 
     #[test]

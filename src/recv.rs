@@ -340,6 +340,9 @@ impl Receiver {
     }
 
     /// Takes `[at, at + len)` out of the buffer as a view, with everything before it.
+    /// In line: returned through memory, the view was stored as two words and
+    /// loaded back as one vector, a load that cannot be forwarded from the stores.
+    #[inline(always)]
     fn take(&mut self, at: usize, len: usize) -> Bytes {
         let mut head = self.buf.split_to(at + len);
         head.advance(at);
