@@ -52,9 +52,12 @@ pub struct Config {
     /// do cost work, so their number is capped; exceeding it fails the connection with
     /// 1008. Default: 131,072 (a 4 MiB message in 32-byte fragments).
     pub max_fragments: u32,
-    /// Most memory, in bytes, that output waiting to be written may hold: each queued
-    /// frame counts its bytes on the wire plus the queue's record of it (so a flood of
-    /// tiny frames is bounded too, not only large ones). A send that would go past it
+    /// Most memory, in bytes, that output waiting to be written may hold: the queued
+    /// frames' bytes on the wire plus the queue's bookkeeping (a record per large
+    /// frame or run of small ones gathered together, and the unused room of the
+    /// buffers they were gathered in), so a flood of tiny frames is bounded too, not
+    /// only large ones; a send is checked as if its frame needed a record of its own.
+    /// A send that would go past it
     /// is refused with [`SendError::BufferFull`](crate::SendError::BufferFull) and
     /// nothing is queued. Pongs and close frames the connection queues on its own
     /// bypass the check; they are bounded: beyond the limit there are at most two

@@ -485,7 +485,7 @@ impl Sender {
     }
 
     /// Whether a frame with `payload` bytes behind a header of `header_len` fits
-    /// under the output limit now, its records counted (see [`frame_cost`]).
+    /// under the output limit now, a record of its own counted (see [`frame_cost`]).
     fn fits(&self, header_len: usize, payload: usize) -> bool {
         let cost = frame_cost(header_len.saturating_add(payload), payload);
         self.queue.cost().saturating_add(cost) <= self.limit

@@ -1,7 +1,8 @@
 //! The output queue: frames waiting to be written. Small frames are gathered into one
 //! contiguous buffer; a large payload goes out as the caller's own `Bytes` (masked in
 //! place where it can be), its header apart, for vectored I/O. Every frame is tracked
-//! so that what was never written can be handed back. Queued bytes never change.
+//! (gathered ones by their own headers) so that what was never written can be handed
+//! back. Queued bytes never change.
 
 use bytes::Buf;
 
@@ -10,7 +11,7 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
 use crate::mask::{apply_mask, masked_copy};
 use crate::message::MessageKind;
 
@@ -54,9 +55,9 @@ const TAIL_CHUNK: usize = 8 << 10;
 /// The largest tail buffer.
 const TAIL_MAX: usize = 64 << 10;
 
-/// What the queue's bookkeeping of one frame costs against the output limit: its
-/// record, counted twice because the record queue grows by doubling, so its storage
-/// can be twice what it holds.
+/// What the queue's bookkeeping of one record (a frame, or a run of gathered frames)
+/// costs against the output limit, counted twice because the record queue grows by
+/// doubling, so its storage can be twice what it holds.
 const RECORD_COST: usize = 2 * core::mem::size_of::<Meta>();
 
 /// The same for a segment (a large frame, an HTTP head, a sealed tail).
@@ -69,7 +70,8 @@ pub(crate) const fn encoded_cost(len: usize) -> usize {
 }
 
 /// What a frame of `len` bytes on the wire (`payload` of them payload) costs against
-/// the output limit: its bytes and its records.
+/// the output limit: its bytes and its records, at most (a small frame that joins a
+/// run of gathered frames costs its bytes alone).
 pub(crate) const fn frame_cost(len: usize, payload: usize) -> usize {
     let segment = if payload > COALESCE_MAX {
         SEGMENT_COST
@@ -79,18 +81,32 @@ pub(crate) const fn frame_cost(len: usize, payload: usize) -> usize {
     len.saturating_add(RECORD_COST + segment)
 }
 
-/// What the queue knows of each frame (or HTTP head) it holds, in output order.
+/// What the queue knows of the bytes it holds, in output order: one frame (or HTTP
+/// head), or a run of plain frames gathered in one tail buffer.
 #[derive(Clone, Copy, Debug)]
 struct Meta {
-    /// Bytes on the wire, header included.
+    /// Bytes on the wire, headers included.
     len: usize,
-    head_len: u8,
-    role: Role,
-    fin: bool,
-    mask: Option<[u8; 4]>,
-    /// A compressed frame (permessage-deflate), whose payload as the caller gave it
-    /// waits in `originals`.
-    compressed: bool,
+    what: What,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum What {
+    Frame {
+        head_len: u8,
+        role: Role,
+        fin: bool,
+        mask: Option<[u8; 4]>,
+        /// A compressed frame (permessage-deflate), whose payload as the caller gave
+        /// it waits in `originals`.
+        compressed: bool,
+    },
+    /// Small uncompressed frames (data or control) one after another in the tail:
+    /// their headers describe them, so a record per frame would only cost a push
+    /// and a pop each. The run leaves the buffer once all of it is written; a frame
+    /// of it cut short is still handed back whole. `carry`: the type of the message
+    /// a continuation frame at its start belongs to.
+    Run { carry: Option<MessageKind> },
 }
 
 /// Output bytes sealed in order: whole frames gathered together (`head_len == 0`),
@@ -128,6 +144,9 @@ pub(crate) struct TxQueue {
     /// The capacity the tail buffer was given.
     tail_size: usize,
     frames: Deque<Meta>,
+    /// The last record is a run whose frames end the tail: the next small frame
+    /// joins it.
+    run_open: bool,
     front_written: usize,
     buffered: usize,
     /// The memory the queue holds, as counted against the output limit: each frame's
@@ -202,21 +221,57 @@ impl TxQueue {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let len = head_len + payload.bytes().len();
+        self.buffered += len;
         if payload.bytes().len() <= COALESCE_MAX {
             self.push_small(&head[..head_len], payload.bytes(), header.mask);
+            if !compressed {
+                self.join_run(len, role);
+                return;
+            }
         } else {
             self.push_large(head, head_len, payload, header.mask);
         }
         self.cost += frame_cost(len, len - head_len);
+        self.run_open = false;
         self.frames.push_back(Meta {
             len,
-            head_len: head_len as u8,
-            role,
-            fin: header.fin,
-            mask: header.mask,
-            compressed,
+            what: What::Frame {
+                head_len: head_len as u8,
+                role,
+                fin: header.fin,
+                mask: header.mask,
+                compressed,
+            },
         });
-        self.buffered += len;
+    }
+
+    /// Records a small plain frame of `len` bytes just copied to the end of the tail:
+    /// it joins the run there, or starts one.
+    #[inline(always)]
+    fn join_run(&mut self, len: usize, role: Role) {
+        let carry = match role {
+            Role::Data { kind, first: false } => Some(kind),
+            _ => None,
+        };
+        if self.run_open
+            && let Some(Meta {
+                len: run_len,
+                what: What::Run { carry: run_carry },
+            }) = self.frames.back_mut()
+        {
+            *run_len += len;
+            if run_carry.is_none() {
+                *run_carry = carry;
+            }
+            self.cost += len;
+            return;
+        }
+        self.cost += len + RECORD_COST;
+        self.run_open = true;
+        self.frames.push_back(Meta {
+            len,
+            what: What::Run { carry },
+        });
     }
 
     /// A small frame, copied into the tail (masked there for a client).
@@ -296,11 +351,13 @@ impl TxQueue {
         });
         self.frames.push_back(Meta {
             len,
-            head_len: head_len as u8,
-            role,
-            fin: true,
-            mask: None,
-            compressed: false,
+            what: What::Frame {
+                head_len: head_len as u8,
+                role,
+                fin: true,
+                mask: None,
+                compressed: false,
+            },
         });
         self.buffered += len;
     }
@@ -309,6 +366,7 @@ impl TxQueue {
     /// The segment keeps the tail's buffer, unused room included, which from now on
     /// counts against the limit.
     fn seal_tail(&mut self) {
+        self.run_open = false;
         if !self.tail.is_empty() {
             let tail = core::mem::take(&mut self.tail);
             let extra_cost = tail.capacity() - tail.len() + SEGMENT_COST;
@@ -366,7 +424,12 @@ impl TxQueue {
 
     /// Marks `n` bytes as written. More than is pending counts as all of it.
     pub(crate) fn advance(&mut self, n: usize) {
-        let mut n = n.min(self.buffered);
+        if n >= self.buffered {
+            // All of it is out: give the queue's memory back.
+            *self = TxQueue::default();
+            return;
+        }
+        let mut n = n;
         self.buffered -= n;
         while n > 0 {
             let Some(front) = self.frames.front() else {
@@ -380,15 +443,26 @@ impl TxQueue {
             n -= left;
             self.front_written = 0;
             let len = front.len;
-            let payload = len - usize::from(front.head_len);
-            self.cost -= match front.role {
-                Role::Http => len + RECORD_COST + SEGMENT_COST,
-                _ => frame_cost(len, payload),
+            self.cost -= match front.what {
+                What::Run { .. } => len + RECORD_COST,
+                What::Frame {
+                    role: Role::Http, ..
+                } => len + RECORD_COST + SEGMENT_COST,
+                What::Frame { head_len, .. } => frame_cost(len, len - usize::from(head_len)),
             };
-            if front.compressed
-                && let Some(original) = self.originals.as_mut().and_then(|o| o.pop_front())
+            if matches!(
+                front.what,
+                What::Frame {
+                    compressed: true,
+                    ..
+                }
+            ) && let Some(original) = self.originals.as_mut().and_then(|o| o.pop_front())
             {
                 self.cost -= original.len();
+            }
+            if self.frames.rest_is_empty() {
+                // The run at the end of the tail is gone with its bytes.
+                self.run_open = false;
             }
             self.frames.pop_front();
             // The whole frame is out: drop its bytes from the buffer that holds it.
@@ -429,35 +503,89 @@ impl TxQueue {
         });
         let mut unsent = Vec::new();
         let mut at = 0;
+        // Bytes of the front record already written: frames of a run that are out
+        // entirely are not handed back.
+        let mut written = self.front_written;
         for meta in self.frames.iter() {
-            let frame = &stream[at..at + meta.len];
+            let bytes = &stream[at..at + meta.len];
             at += meta.len;
-            let Role::Data { kind, first } = meta.role else {
-                continue;
-            };
-            let data = match meta.compressed {
-                true => self
-                    .originals
-                    .as_mut()
-                    .and_then(|o| o.pop_front())
-                    .unwrap_or_default(),
-                false => {
-                    let mut data = frame[usize::from(meta.head_len)..].to_vec();
-                    if let Some(key) = meta.mask {
-                        apply_mask(&mut data, key, 0);
-                    }
-                    Bytes::from(data)
+            match meta.what {
+                What::Frame {
+                    head_len,
+                    role: Role::Data { kind, first },
+                    fin,
+                    mask,
+                    compressed,
+                } => {
+                    let data = match compressed {
+                        true => self
+                            .originals
+                            .as_mut()
+                            .and_then(|o| o.pop_front())
+                            .unwrap_or_default(),
+                        false => unmasked(&bytes[usize::from(head_len)..], mask),
+                    };
+                    unsent.push(Unsent {
+                        kind,
+                        data,
+                        first,
+                        last: fin,
+                    });
                 }
-            };
-            unsent.push(Unsent {
-                kind,
-                data,
-                first,
-                last: meta.fin,
-            });
+                What::Frame { .. } => {}
+                What::Run { carry } => unsent_of_run(bytes, carry, written, &mut unsent),
+            }
+            written = 0;
         }
         *self = TxQueue::default();
         unsent
+    }
+}
+
+/// A payload as the caller gave it: `bytes` unmasked with `mask`.
+fn unmasked(bytes: &[u8], mask: Option<[u8; 4]>) -> Bytes {
+    let mut data = bytes.to_vec();
+    if let Some(key) = mask {
+        apply_mask(&mut data, key, 0);
+    }
+    Bytes::from(data)
+}
+
+/// Adds to `unsent` the data frames of a run (`bytes`, its first `written` bytes
+/// already out), read back from their headers; control frames are dropped.
+fn unsent_of_run(
+    mut bytes: &[u8],
+    carry: Option<MessageKind>,
+    mut written: usize,
+    unsent: &mut Vec<Unsent>,
+) {
+    let mut kind = carry.unwrap_or(MessageKind::Binary);
+    // The queue wrote these headers itself: they decode, with their payloads whole.
+    while let Ok(Decode::Complete(header, head_len)) = decode_header(bytes) {
+        let len = head_len + header.payload_len as usize;
+        let Some((frame, rest)) = bytes.split_at_checked(len) else {
+            break;
+        };
+        bytes = rest;
+        let first = match header.opcode {
+            OpCode::Text => Some(MessageKind::Text),
+            OpCode::Binary => Some(MessageKind::Binary),
+            _ => None,
+        };
+        if let Some(k) = first {
+            kind = k;
+        }
+        let out = written >= len;
+        written = written.saturating_sub(len);
+        if out || header.opcode.is_control() {
+            continue;
+        }
+        unsent.push(Unsent {
+            kind,
+            data: unmasked(&frame[head_len..], header.mask),
+            first: first.is_some(),
+            last: header.fin,
+        });
     }
 }
 
@@ -500,6 +628,18 @@ impl<T> Deque<T> {
 
     fn front_mut(&mut self) -> Option<&mut T> {
         self.front.as_mut()
+    }
+
+    fn back_mut(&mut self) -> Option<&mut T> {
+        match self.rest.back_mut() {
+            Some(back) => Some(back),
+            None => self.front.as_mut(),
+        }
+    }
+
+    /// Whether at most the front entry is held.
+    fn rest_is_empty(&self) -> bool {
+        self.rest.is_empty()
     }
 
     fn is_empty(&self) -> bool {
@@ -546,151 +686,4 @@ fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn data(len: usize) -> (FrameHeader, Bytes) {
-        let payload = Bytes::from(alloc::vec![7u8; len]);
-        (FrameHeader::new(OpCode::Binary, len as u64), payload)
-    }
-
-    /// Writes the queue out `step` bytes at a time, as a slow transport would.
-    fn write_in_pieces(q: &mut TxQueue, step: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        while q.buffered() > 0 {
-            let front = q.front();
-            let n = front.len().min(step);
-            out.extend_from_slice(&front[..n]);
-            q.advance(n);
-        }
-        out
-    }
-
-    #[test]
-    fn advance_across_frames_and_partial_writes() {
-        let mut q = TxQueue::default();
-        let (h, p) = data(3);
-        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-        let (h, p) = data(200);
-        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-        assert_eq!(q.buffered(), 5 + 204);
-        let out = write_in_pieces(&mut q, 3);
-        assert_eq!(out.len(), 209);
-        assert_eq!(&out[..5], &[0x82, 3, 7, 7, 7]);
-        assert_eq!(&out[5..9], &[0x82, 126, 0, 200]);
-        q.advance(10); // past the end: ignored
-        assert_eq!(q.buffered(), 0);
-    }
-
-    #[test]
-    fn small_frames_are_one_slice_large_ones_pass_through() {
-        let mut q = TxQueue::default();
-        let (h, p) = data(4);
-        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-        let (h, p) = data(5000);
-        let ptr = p.as_ptr();
-        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-        q.advance(1);
-        let mut dst = [&[][..]; 4];
-        let n = q.chunks(&mut dst);
-        assert_eq!(n, 3);
-        assert_eq!(dst[0], &[4, 7, 7, 7, 7]);
-        assert_eq!(dst[1], &[0x82, 126, 0x13, 0x88]);
-        assert_eq!(dst[2].as_ptr(), ptr, "not copied");
-    }
-
-    #[test]
-    fn a_unique_large_payload_is_masked_in_place() {
-        let mut q = TxQueue::default();
-        let payload = Bytes::from(alloc::vec![0u8; 4096]);
-        let ptr = payload.as_ptr();
-        let mut h = FrameHeader::new(OpCode::Binary, 4096);
-        h.mask = Some([1, 2, 3, 4]);
-        q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
-        let mut dst = [&[][..]; 2];
-        assert_eq!(q.chunks(&mut dst), 2);
-        assert_eq!(dst[1].as_ptr(), ptr);
-        assert_eq!(&dst[1][..5], &[1, 2, 3, 4, 1]);
-    }
-
-    #[test]
-    fn a_shared_large_payload_is_masked_in_a_copy_of_its_own() {
-        let mut q = TxQueue::default();
-        let (h, p) = data(3);
-        q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-        let payload = Bytes::from(alloc::vec![0u8; 4096]);
-        let kept = payload.clone(); // the caller still holds it: shared
-        let mut h = FrameHeader::new(OpCode::Binary, 4096);
-        h.mask = Some([1, 2, 3, 4]);
-        q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
-        assert!(
-            kept.iter().all(|&b| b == 0),
-            "the caller's bytes are not touched"
-        );
-        let mut dst = [&[][..]; 4];
-        // The small frame, then the large frame's header and its masked copy apart.
-        assert_eq!(q.chunks(&mut dst), 3);
-        assert_eq!(dst[0].len(), 5);
-        assert_ne!(dst[2].as_ptr(), kept.as_ptr());
-        assert_eq!(&dst[2][..5], &[1, 2, 3, 4, 1]);
-    }
-
-    #[test]
-    fn small_frames_gather_into_one_slice() {
-        let mut q = TxQueue::default();
-        for i in 0..100u8 {
-            let h = FrameHeader::new(OpCode::Binary, 1);
-            q.push(
-                h,
-                Body::Shared(Bytes::from(alloc::vec![i])),
-                Some(MessageKind::Binary),
-            );
-        }
-        assert_eq!(q.front().len(), 300);
-        let mut dst = [&[][..]; 4];
-        assert_eq!(q.chunks(&mut dst), 1);
-        // Write it out in uneven pieces; frames leave the buffer whole.
-        let out = write_in_pieces(&mut q, 7);
-        let expected: Vec<u8> = (0..100u8).flat_map(|i| [0x82, 1, i]).collect();
-        assert_eq!(out, expected);
-    }
-
-    #[test]
-    fn a_partly_written_gathered_frame_comes_back_whole() {
-        let mut q = TxQueue::default();
-        let mut h = FrameHeader::new(OpCode::Text, 5);
-        h.mask = Some([9, 8, 7, 6]);
-        q.push(
-            h,
-            Body::Shared(Bytes::from_static(b"first")),
-            Some(MessageKind::Text),
-        );
-        q.push(
-            h,
-            Body::Shared(Bytes::from_static(b"later")),
-            Some(MessageKind::Text),
-        );
-        q.advance(11 + 3); // the first frame, then 3 bytes of the second
-        let unsent = q.take_unsent();
-        assert_eq!(unsent.len(), 1);
-        assert_eq!(&unsent[0].data[..], b"later");
-    }
-
-    #[test]
-    fn unsent_payloads_come_back_unmasked() {
-        let mut q = TxQueue::default();
-        let mut h = FrameHeader::new(OpCode::Text, 5);
-        h.mask = Some([1, 2, 3, 4]);
-        q.push(
-            h,
-            Body::Shared(Bytes::from_static(b"hello")),
-            Some(MessageKind::Text),
-        );
-        q.advance(3);
-        let unsent = q.take_unsent();
-        assert_eq!(unsent.len(), 1);
-        assert_eq!(&unsent[0].data[..], b"hello");
-        assert!(unsent[0].first && unsent[0].last);
-        assert_eq!(q.buffered(), 0);
-    }
-}
+mod tests;
