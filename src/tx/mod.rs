@@ -141,8 +141,9 @@ impl Segment {
 pub(crate) struct TxQueue {
     segments: Deque<Segment>,
     tail: BytesMut,
-    /// The capacity the tail buffer was given.
-    tail_size: usize,
+    /// The capacity the tail buffer was given (at most [`TAIL_MAX`]: 32 bits leave
+    /// room beside it for `run_open`).
+    tail_size: u32,
     frames: Deque<Meta>,
     /// The last record is a run whose frames end the tail: the next small frame
     /// joins it.
@@ -293,8 +294,8 @@ impl TxQueue {
     #[inline(never)]
     fn new_tail(&mut self) {
         self.seal_tail();
-        self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK, TAIL_MAX);
-        self.tail = BytesMut::with_capacity(self.tail_size);
+        self.tail_size = (self.tail_size * 2).clamp(TAIL_CHUNK as u32, TAIL_MAX as u32);
+        self.tail = BytesMut::with_capacity(self.tail_size as usize);
     }
 
     /// A large frame: a segment of its own, the payload passed through (masked in
