@@ -211,11 +211,13 @@ mod wide {
     }
 }
 
-/// The key as seen from payload position `offset`.
+/// The key as seen from payload position `offset`: rotated as one word in a
+/// register (assembled a byte at a time, it was stored as four bytes and loaded
+/// back as a word, a load that waits for the stores to retire).
 #[inline]
 const fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let r = offset & 3;
-    [key[r], key[(r + 1) & 3], key[(r + 2) & 3], key[(r + 3) & 3]]
+    let r = (offset & 3) as u32;
+    u32::from_le_bytes(key).rotate_right(8 * r).to_le_bytes()
 }
 
 #[cfg(test)]
