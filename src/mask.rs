@@ -33,6 +33,31 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// [`apply_mask`] (from payload position `offset`), telling whether the unmasked
+/// bytes are all ASCII: text that is needs no second pass for its UTF-8 check,
+/// the bytes looked at while they are in registers.
+#[inline]
+pub(crate) fn unmask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
+    let key = rotate(key, offset);
+    if buf.len() < 32 {
+        xor_words(buf, key);
+        buf.is_ascii()
+    } else {
+        xor_long_ascii(buf, key)
+    }
+}
+
+#[inline(never)]
+fn xor_long_ascii(buf: &mut [u8], key: [u8; 4]) -> bool {
+    if buf.len() < wide::MIN_WIDE {
+        xor_blocks_ascii::<32>(buf, key)
+    } else {
+        let (head, body) = buf.split_at_mut(buf.as_ptr().align_offset(LINE).min(buf.len()));
+        xor_words(head, key);
+        head.is_ascii() & wide::xor_ascii(body, rotate(key, head.len()))
+    }
+}
+
 #[inline(never)]
 fn xor_long(buf: &mut [u8], key: [u8; 4]) {
     if buf.len() < wide::MIN_WIDE {
@@ -129,6 +154,26 @@ fn xor_blocks<const N: usize>(buf: &mut [u8], key: [u8; 4]) {
     xor_words(tail, key);
 }
 
+/// [`xor_blocks`], OR-ing the unmasked blocks together on the way: whether every
+/// byte is ASCII.
+#[inline(always)]
+fn xor_blocks_ascii<const N: usize>(buf: &mut [u8], key: [u8; 4]) -> bool {
+    let wide = key_block::<N>(key);
+    let (blocks, tail) = buf.as_chunks_mut::<N>();
+    let mut seen = [0u8; N];
+    for block in blocks {
+        for ((b, k), s) in block.iter_mut().zip(wide.iter()).zip(seen.iter_mut()) {
+            *b ^= k;
+            *s |= *b;
+        }
+    }
+    xor_words(tail, key);
+    // Word by word: a byte-wise fold of the block was not vectorized.
+    let (words, _) = seen.as_chunks::<8>();
+    let all = words.iter().fold(0, |all, w| all | u64::from_ne_bytes(*w));
+    all & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
+}
+
 /// Appends `src` masked to `out`, a block at a time (each block masked in
 /// registers, then stored once).
 #[inline(always)]
@@ -171,6 +216,16 @@ mod wide {
     }
 
     #[inline(never)]
+    pub(super) fn xor_ascii(buf: &mut [u8], key: [u8; 4]) -> bool {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_ascii_avx2` needs AVX2, which the CPU was just found to have.
+            unsafe { xor_ascii_avx2(buf, key) }
+        } else {
+            super::xor_blocks_ascii::<32>(buf, key)
+        }
+    }
+
+    #[inline(never)]
     pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: `xor_extend_avx2` needs AVX2, which the CPU was just found to have.
@@ -183,6 +238,11 @@ mod wide {
     #[target_feature(enable = "avx2")]
     fn xor_avx2(buf: &mut [u8], key: [u8; 4]) {
         super::xor_blocks::<64>(buf, key);
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn xor_ascii_avx2(buf: &mut [u8], key: [u8; 4]) -> bool {
+        super::xor_blocks_ascii::<64>(buf, key)
     }
 
     #[target_feature(enable = "avx2")]
@@ -202,6 +262,11 @@ mod wide {
     #[inline]
     pub(super) fn xor(buf: &mut [u8], key: [u8; 4]) {
         super::xor_blocks::<32>(buf, key);
+    }
+
+    #[inline]
+    pub(super) fn xor_ascii(buf: &mut [u8], key: [u8; 4]) -> bool {
+        super::xor_blocks_ascii::<32>(buf, key)
     }
 
     /// Kept out of line: inlined into a large caller, the loop was left unvectorized.
@@ -243,6 +308,52 @@ mod tests {
                 apply_mask(&mut fast, key, offset);
                 reference(&mut slow, key, offset);
                 assert_eq!(fast, slow, "len {len} offset {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn unmasking_tells_whether_the_bytes_are_ascii() {
+        let key = [0x9c, 0x41, 0xe7, 0x02];
+        let plain: Vec<u8> = (0..1200u32).map(|i| (i * 13 % 128) as u8).collect();
+        // Lengths around each loop's edges, from starts across a cache line (fewer
+        // of both under Miri).
+        let lens: Vec<usize> = if cfg!(miri) {
+            alloc::vec![0, 1, 7, 31, 32, 33, 64, 255, 256, 300]
+        } else {
+            (0..70).chain([255, 256, 257, 300, 1000]).collect()
+        };
+        for len in lens {
+            for start in (0..LINE + 3).step_by(if cfg!(miri) { 7 } else { 1 }) {
+                let offset = start % 5;
+                let masked = |plain: &[u8]| {
+                    let mut m = plain.to_vec();
+                    reference(&mut m, key, offset);
+                    m
+                };
+                let text = &plain[start..start + len];
+                let mut buf = masked(text);
+                assert!(
+                    unmask_ascii(&mut buf, key, offset),
+                    "len {len} start {start}"
+                );
+                assert_eq!(buf, text);
+                // One byte past ASCII, anywhere (each place under Miri would be slow).
+                let places = if cfg!(miri) {
+                    alloc::vec![0, len / 2, len.saturating_sub(1)]
+                } else {
+                    (0..len).collect()
+                };
+                for high in places.into_iter().filter(|&h| h < len) {
+                    let mut text = text.to_vec();
+                    text[high] |= 0x80;
+                    let mut buf = masked(&text);
+                    assert!(
+                        !unmask_ascii(&mut buf, key, offset),
+                        "len {len} high {high}"
+                    );
+                    assert_eq!(buf, text);
+                }
             }
         }
     }

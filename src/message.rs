@@ -444,10 +444,16 @@ impl Assembler {
 
     /// Validates the next bytes of a text message as they arrive, so that invalid
     /// UTF-8 fails the connection at the first bad byte; a message may not end
-    /// inside a code point (§8.1). `end` says these bytes end the message.
+    /// inside a code point (§8.1). `end` says these bytes end the message; `ascii`
+    /// that they were found to be ASCII already.
     #[inline]
-    pub(crate) fn check_text(&mut self, bytes: &[u8], end: bool) -> Result<(), ProtocolError> {
-        check_utf8(&mut self.utf8, bytes, end)
+    pub(crate) fn check_text(
+        &mut self,
+        bytes: &[u8],
+        end: bool,
+        ascii: bool,
+    ) -> Result<(), ProtocolError> {
+        check_utf8(&mut self.utf8, bytes, end, ascii)
     }
 
     /// The message of a [`Route::View`] frame, whose payload (checked as it came)
@@ -461,17 +467,20 @@ impl Assembler {
     }
 
     /// Takes the next unmasked bytes of a [`Route::Reassemble`] frame; `last` says
-    /// they end the frame. Returns the message once its last frame ends.
+    /// they end the frame, `ascii` that they were found to be ASCII already.
+    /// Returns the message once its last frame ends.
+    #[inline]
     pub(crate) fn reassemble(
         &mut self,
         bytes: &[u8],
         last: bool,
+        ascii: bool,
         config: &Config,
     ) -> Result<Option<Message>, ProtocolError> {
         let ends_message = last && self.fin;
         // Checked where the unmasking just left them, before the copy.
         if self.is_text() {
-            check_utf8(&mut self.utf8, bytes, ends_message)?;
+            check_utf8(&mut self.utf8, bytes, ends_message, ascii)?;
         }
         let start = self.buf.len();
         let need = start + bytes.len();
@@ -502,7 +511,7 @@ impl Assembler {
         ends_message: bool,
     ) -> Result<Option<Message>, ProtocolError> {
         if self.is_text() {
-            check_utf8(&mut self.utf8, &self.buf[start..], ends_message)?;
+            check_utf8(&mut self.utf8, &self.buf[start..], ends_message, false)?;
         }
         Ok(self.finish_buffered(ends_message))
     }
@@ -532,7 +541,7 @@ impl Assembler {
         let data = if kind == MessageKind::Text {
             let carried = self.utf8.carried();
             if carried.is_empty() {
-                check_utf8(&mut self.utf8, &piece, ends_message)?;
+                check_utf8(&mut self.utf8, &piece, ends_message, false)?;
                 let held = self.utf8.carried().len();
                 piece.slice(..piece.len() - held)
             } else {
@@ -541,7 +550,7 @@ impl Assembler {
                 let mut out = Vec::with_capacity(carried.len() + piece.len());
                 out.extend_from_slice(carried);
                 out.extend_from_slice(&piece);
-                check_utf8(&mut self.utf8, &piece, ends_message)?;
+                check_utf8(&mut self.utf8, &piece, ends_message, false)?;
                 // What is held back now may span this piece and the carried bytes.
                 let held = self.utf8.carried().len();
                 out.truncate(out.len() - held);
@@ -682,8 +691,17 @@ fn inflate_error(e: crate::deflate::codec::InflateError, config: &Config) -> Pro
 }
 
 /// Feeds `bytes` to the validator; at the end of a message nothing may be carried.
+/// Bytes known to be ASCII, on a code point boundary, are valid and end on one.
 #[inline]
-fn check_utf8(utf8: &mut Utf8Validator, bytes: &[u8], end: bool) -> Result<(), ProtocolError> {
+fn check_utf8(
+    utf8: &mut Utf8Validator,
+    bytes: &[u8],
+    end: bool,
+    ascii: bool,
+) -> Result<(), ProtocolError> {
+    if ascii && utf8.carried().is_empty() {
+        return Ok(());
+    }
     let carried = utf8.feed(bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
     if end && carried > 0 {
         return Err(ProtocolError::InvalidUtf8);

@@ -19,7 +19,7 @@ use crate::close::{CloseCode, parse_close_payload};
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, unmask_ascii};
 use crate::message::{Assembler, Fragment, Message, Route};
 use crate::payload::Payload;
 
@@ -436,9 +436,15 @@ impl Receiver {
             return self.small_message(payload).map(Some);
         }
         let at = self.pos;
+        // Text unmasked here is seen to be ASCII or not on the way, which spares
+        // the UTF-8 check a pass over ASCII.
+        let mut ascii = false;
         if let Some(key) = frame.key() {
-            if frame.take == Take::Data(Route::View) && !self.assembler.is_text() {
+            let text = matches!(frame.take, Take::Data(_)) && self.assembler.is_text();
+            if frame.take == Take::Data(Route::View) && !text {
                 self.unmask_batched(frame, avail, key);
+            } else if text {
+                ascii = unmask_ascii(&mut self.buf[at..at + avail], key, frame.done & 3);
             } else {
                 apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
             }
@@ -462,7 +468,8 @@ impl Receiver {
                 match route {
                     Route::View => {
                         if self.assembler.is_text() {
-                            self.assembler.check_text(&self.buf[at..self.pos], last)?;
+                            self.assembler
+                                .check_text(&self.buf[at..self.pos], last, ascii)?;
                         }
                         if !last {
                             return Ok(None);
@@ -484,7 +491,7 @@ impl Receiver {
                     }
                     Route::Reassemble => self
                         .assembler
-                        .reassemble(&self.buf[at..self.pos], last, config)?
+                        .reassemble(&self.buf[at..self.pos], last, ascii, config)?
                         .map(Item::Message),
                     // Taken by `compressed` above.
                     #[cfg(feature = "deflate")]
@@ -527,7 +534,7 @@ impl Receiver {
     #[inline]
     fn small_message(&mut self, payload: Payload) -> Result<Item, ProtocolError> {
         if self.assembler.is_text() {
-            self.assembler.check_text(&payload, true)?;
+            self.assembler.check_text(&payload, true, false)?;
         }
         self.pos += payload.len();
         self.data_frame = true;
