@@ -94,7 +94,12 @@ impl Payload {
         if let Some(key) = mask {
             crate::mask::apply_mask_block(&mut block, key);
         }
-        block[INLINE_CAPACITY] = len as u8;
+        // The count goes into the last byte through the word that holds it: a byte
+        // store there had the block split at byte 23 and its last 7 bytes moved as
+        // two overlapping words again.
+        let (_, last) = block.split_last_chunk_mut::<8>()?;
+        let word = u64::from_le_bytes(*last) & (u64::MAX >> 8);
+        *last = (word | (len as u64) << 56).to_le_bytes();
         Some(Payload(Repr::Inline(block)))
     }
 
