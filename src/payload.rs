@@ -75,7 +75,7 @@ impl Payload {
 
     /// The first `len` bytes of `window` held inline and unmasked with `mask` (from
     /// payload position 0), if they fit. A window of at least a block is copied and
-    /// unmasked at that fixed size, which compiles to a few vector moves and XORs
+    /// unmasked at that fixed size, which compiles to a few moves and word XORs
     /// instead of a call and a loop sized at run time; the bytes past `len` (copies
     /// of what followed the payload in the buffer) are never read.
     #[inline]
