@@ -134,9 +134,9 @@ impl Segment {
 }
 
 /// Pending output: sealed segments, then the tail of small frames; one `Meta` per
-/// frame in the same order. Bytes leave the buffers only a whole frame at a time, so
-/// a frame the transport cut short can still be handed back whole; `front_written`
-/// counts the part of the front frame already written.
+/// frame or run of gathered frames, in the same order. Bytes leave the buffers only
+/// a whole record at a time, so a frame the transport cut short can still be handed
+/// back whole; `front_written` counts the part of the front record already written.
 #[derive(Debug, Default)]
 pub(crate) struct TxQueue {
     segments: Deque<Segment>,
@@ -150,8 +150,9 @@ pub(crate) struct TxQueue {
     run_open: bool,
     front_written: usize,
     buffered: usize,
-    /// The memory the queue holds, as counted against the output limit: each frame's
-    /// [`frame_cost`] and each sealed tail's `extra_cost`. The tail buffer's unused
+    /// The memory the queue holds, as counted against the output limit: each
+    /// record's bytes and [`RECORD_COST`] (and a large frame's segment, see
+    /// [`frame_cost`]), and each sealed tail's `extra_cost`. The tail buffer's unused
     /// room (at most [`TAIL_MAX`]) is not counted.
     cost: usize,
     /// The uncompressed payloads of the compressed frames queued, in order: what
@@ -476,10 +477,6 @@ impl TxQueue {
                 None => self.tail.advance(len),
             }
         }
-        if self.frames.is_empty() {
-            // Nothing pending: give the queue's memory back.
-            *self = TxQueue::default();
-        }
     }
 
     /// Appends all pending bytes to `out` and marks them written.
@@ -641,10 +638,6 @@ impl<T> Deque<T> {
     /// Whether at most the front entry is held.
     fn rest_is_empty(&self) -> bool {
         self.rest.is_empty()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.front.is_none()
     }
 
     fn iter(&self) -> impl Iterator<Item = &T> {
