@@ -133,18 +133,20 @@ struct Outgoing {
 }
 
 /// Builds and queues outgoing frames.
+// In this order: what every send reads first, then the queue (see `Connection`).
+#[repr(C)]
 pub(crate) struct Sender {
-    queue: TxQueue,
-    role: Role,
-    /// Masking keys; only clients draw from it.
-    entropy: Option<Box<dyn Entropy + Send>>,
-    /// `Config::max_buffered_output`.
-    limit: usize,
     outgoing: Option<Outgoing>,
-    /// An automatic pong waiting for room under the output limit.
-    waiting_pong: Option<Bytes>,
+    role: Role,
     /// Our close frame is queued: nothing may follow it.
     closed: bool,
+    /// `Config::max_buffered_output`.
+    limit: usize,
+    queue: TxQueue,
+    /// An automatic pong waiting for room under the output limit.
+    waiting_pong: Option<Bytes>,
+    /// Masking keys; only clients draw from it.
+    entropy: Option<Box<dyn Entropy + Send>>,
     /// The masking key drawn ahead for our close frame (see
     /// [`prepare_close`](Self::prepare_close)).
     close_key: Option<[u8; 4]>,

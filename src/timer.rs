@@ -132,11 +132,13 @@ pub(crate) enum Timers {
 /// transitions ([`Timers`]), bytes and frames from the peer, the keepalive pings and
 /// their pongs, and output waiting to be written.
 #[derive(Clone, Debug, Default)]
+// In this order: what a send and a write touch first (see `Connection`).
+#[repr(C)]
 pub(crate) struct Deadlines {
-    table: TimerTable,
     /// Since when output has waited with nothing written, once a `now` has told (see
     /// [`output_waits`](Self::output_waits)).
     write_since: Option<Timestamp>,
+    table: TimerTable,
     /// Keepalive pings sent (the next one's payload).
     pings_sent: u64,
     /// Our most recent ping and when it was sent, to time its pong.

@@ -137,24 +137,26 @@ impl Segment {
 /// frame or run of gathered frames, in the same order. Bytes leave the buffers only
 /// a whole record at a time, so a frame the transport cut short can still be handed
 /// back whole; `front_written` counts the part of the front record already written.
+// In the order a send and a write touch it (see `Connection`).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct TxQueue {
-    segments: Deque<Segment>,
-    tail: BytesMut,
-    /// The capacity the tail buffer was given (at most [`TAIL_MAX`]: 32 bits leave
-    /// room beside it for `run_open`).
-    tail_size: u32,
-    frames: Deque<Meta>,
-    /// The last record is a run whose frames end the tail: the next small frame
-    /// joins it.
-    run_open: bool,
-    front_written: usize,
     buffered: usize,
     /// The memory the queue holds, as counted against the output limit: each
     /// record's bytes and [`RECORD_COST`] (and a large frame's segment, see
     /// [`frame_cost`]), and each sealed tail's `extra_cost`. The tail buffer's unused
     /// room (at most [`TAIL_MAX`]) is not counted.
     cost: usize,
+    front_written: usize,
+    /// The capacity the tail buffer was given (at most [`TAIL_MAX`]: 32 bits leave
+    /// room beside it for `run_open`).
+    tail_size: u32,
+    /// The last record is a run whose frames end the tail: the next small frame
+    /// joins it.
+    run_open: bool,
+    segments: Deque<Segment>,
+    frames: Deque<Meta>,
+    tail: BytesMut,
     /// The uncompressed payloads of the compressed frames queued, in order: what
     /// [`take_unsent`](Self::take_unsent) hands back for them. Counted in `cost`.
     /// Boxed on first use: a queue that never held a compressed frame pays a
