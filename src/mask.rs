@@ -112,6 +112,29 @@ pub(crate) fn masked_copy(src: &[u8], key: [u8; 4]) -> Vec<u8> {
     out
 }
 
+/// Appends `src`, unmasked with `key` from payload position `offset`, to `out`: the
+/// copy and the unmasking in one pass (a fragment on its way into the message it
+/// belongs to, written once where it ends up, never unmasked in the read buffer
+/// first).
+#[inline]
+pub(crate) fn extend_unmasked(src: &[u8], out: &mut Vec<u8>, key: [u8; 4], offset: usize) {
+    // Out of line whatever the length: inlined into the parser, the block loop was
+    // left unvectorized.
+    wide::xor_extend(src, out, rotate(key, offset));
+}
+
+/// [`extend_unmasked`], telling whether the bytes appended are all ASCII (text that
+/// is needs no UTF-8 pass of its own).
+#[inline]
+pub(crate) fn extend_unmasked_ascii(
+    src: &[u8],
+    out: &mut Vec<u8>,
+    key: [u8; 4],
+    offset: usize,
+) -> bool {
+    wide::xor_extend_ascii(src, out, rotate(key, offset))
+}
+
 #[inline]
 fn extend_masked_bytes(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
     out.extend(src.iter().enumerate().map(|(i, b)| b ^ key[i & 3]));
@@ -139,9 +162,12 @@ pub(crate) fn apply_mask_block<const N: usize>(buf: &mut [u8; N], key: [u8; 4]) 
 /// `N / 4` copies of the key: one block.
 #[inline(always)]
 fn key_block<const N: usize>(key: [u8; 4]) -> [u8; N] {
+    const { assert!(N.is_multiple_of(4)) };
+    // Key by key, not byte by byte: a byte loop was compiled to one store per byte,
+    // a hundred instructions per call before any payload byte was masked.
     let mut wide = [0u8; N];
-    for (i, b) in wide.iter_mut().enumerate() {
-        *b = key[i & 3];
+    for quad in wide.as_chunks_mut::<4>().0 {
+        *quad = key;
     }
     wide
 }
@@ -187,6 +213,7 @@ fn xor_blocks_ascii<const N: usize>(buf: &mut [u8], key: [u8; 4]) -> bool {
 #[inline(always)]
 fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
     let wide = key_block::<N>(key);
+    out.reserve(src.len());
     let (blocks, tail) = src.as_chunks::<N>();
     for s in blocks {
         let mut block = *s;
@@ -195,8 +222,48 @@ fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]
         }
         out.extend_from_slice(&block);
     }
-    // The tail starts at a multiple of the block, so the key phase is unchanged.
-    extend_masked_bytes(out, tail, key);
+    extend_tail(out, tail, &wide);
+}
+
+/// [`xor_extend_blocks`], OR-ing the masked blocks together on the way: whether
+/// every byte appended is ASCII.
+#[inline(always)]
+fn xor_extend_blocks_ascii<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+    let wide = key_block::<N>(key);
+    out.reserve(src.len());
+    let (blocks, tail) = src.as_chunks::<N>();
+    let mut seen = [0u8; N];
+    for s in blocks {
+        let mut block = *s;
+        for ((b, k), m) in block.iter_mut().zip(wide.iter()).zip(seen.iter_mut()) {
+            *b ^= k;
+            *m |= *b;
+        }
+        out.extend_from_slice(&block);
+    }
+    let (words, _) = seen.as_chunks::<8>();
+    let all = words.iter().fold(0, |all, w| all | u64::from_ne_bytes(*w));
+    let tail = extend_tail(out, tail, &wide);
+    all & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
+}
+
+/// Appends the last bytes (fewer than a block) masked with `wide`, through one block
+/// on the stack: a whole-block XOR, then a copy of the part that counts. Returns
+/// that part. The tail starts at a multiple of the block, so the key phase is
+/// unchanged.
+#[inline(always)]
+fn extend_tail<'a, const N: usize>(out: &'a mut Vec<u8>, tail: &[u8], wide: &[u8; N]) -> &'a [u8] {
+    if tail.is_empty() {
+        return &[];
+    }
+    let mut block = [0u8; N];
+    block[..tail.len()].copy_from_slice(tail);
+    for (b, k) in block.iter_mut().zip(wide.iter()) {
+        *b ^= k;
+    }
+    let start = out.len();
+    out.extend_from_slice(&block[..tail.len()]);
+    &out[start..]
 }
 
 /// The only `unsafe` in the crate: calling a copy of the block loops compiled with
@@ -253,9 +320,25 @@ mod wide {
         super::xor_blocks_ascii::<64>(buf, key)
     }
 
+    #[inline(never)]
+    pub(super) fn xor_extend_ascii(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_extend_ascii_avx2` needs AVX2, which the CPU was just found
+            // to have.
+            unsafe { xor_extend_ascii_avx2(src, out, key) }
+        } else {
+            super::xor_extend_blocks_ascii::<32>(src, out, key)
+        }
+    }
+
     #[target_feature(enable = "avx2")]
     fn xor_extend_avx2(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
         super::xor_extend_blocks::<64>(src, out, key);
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn xor_extend_ascii_avx2(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+        super::xor_extend_blocks_ascii::<64>(src, out, key)
     }
 }
 
@@ -281,6 +364,11 @@ mod wide {
     #[inline(never)]
     pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
         super::xor_extend_blocks::<32>(src, out, key);
+    }
+
+    #[inline(never)]
+    pub(super) fn xor_extend_ascii(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+        super::xor_extend_blocks_ascii::<32>(src, out, key)
     }
 }
 
@@ -346,6 +434,17 @@ mod tests {
                     "len {len} start {start}"
                 );
                 assert_eq!(buf, text);
+                // Unmasked on the way into a buffer that holds a message's start.
+                let mut out = b"abc".to_vec();
+                assert!(
+                    extend_unmasked_ascii(&masked(text), &mut out, key, offset),
+                    "extend: len {len} start {start}"
+                );
+                assert_eq!(out[..3], *b"abc");
+                assert_eq!(out[3..], *text);
+                let mut out = b"abc".to_vec();
+                extend_unmasked(&masked(text), &mut out, key, offset);
+                assert_eq!(out[3..], *text, "extend: len {len} start {start}");
                 // One byte past ASCII, anywhere (each place under Miri would be slow).
                 let places = if cfg!(miri) {
                     alloc::vec![0, len / 2, len.saturating_sub(1)]
@@ -361,6 +460,12 @@ mod tests {
                         "len {len} high {high}"
                     );
                     assert_eq!(buf, text);
+                    let mut out = Vec::new();
+                    assert!(
+                        !extend_unmasked_ascii(&masked(&text), &mut out, key, offset),
+                        "extend: len {len} high {high}"
+                    );
+                    assert_eq!(out, text);
                 }
             }
         }

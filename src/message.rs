@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::config::{Config, Delivery};
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
+use crate::mask::{extend_unmasked, extend_unmasked_ascii};
 use crate::payload::Payload;
 use crate::utf8::Utf8Validator;
 
@@ -466,22 +467,19 @@ impl Assembler {
         }
     }
 
-    /// Takes the next unmasked bytes of a [`Route::Reassemble`] frame; `last` says
-    /// they end the frame, `ascii` that they were found to be ASCII already.
-    /// Returns the message once its last frame ends.
+    /// Takes the next bytes of a [`Route::Reassemble`] frame, masked with `mask`
+    /// (the key and the payload position of the first byte) if the frame is: they
+    /// are unmasked as they are copied into the message. `last` says they end the
+    /// frame. Returns the message once its last frame ends.
     #[inline]
     pub(crate) fn reassemble(
         &mut self,
         bytes: &[u8],
+        mask: Option<([u8; 4], usize)>,
         last: bool,
-        ascii: bool,
         config: &Config,
     ) -> Result<Option<Message>, ProtocolError> {
         let ends_message = last && self.fin;
-        // Checked where the unmasking just left them, before the copy.
-        if self.is_text() {
-            check_utf8(&mut self.utf8, bytes, ends_message, ascii)?;
-        }
         let start = self.buf.len();
         let need = start + bytes.len();
         if need > self.buf.capacity() {
@@ -498,7 +496,23 @@ impl Assembler {
                 .clamp(need, limit.max(need));
             self.buf.reserve_exact(target - start);
         }
-        self.buf.extend_from_slice(bytes);
+        let text = self.is_text();
+        // Text unmasked here is seen to be ASCII or not on the way, which spares the
+        // UTF-8 check a pass over ASCII.
+        let ascii = match mask {
+            Some((key, at)) if text => extend_unmasked_ascii(bytes, &mut self.buf, key, at),
+            Some((key, at)) => {
+                extend_unmasked(bytes, &mut self.buf, key, at);
+                false
+            }
+            None => {
+                self.buf.extend_from_slice(bytes);
+                false
+            }
+        };
+        if text {
+            check_utf8(&mut self.utf8, &self.buf[start..], ends_message, ascii)?;
+        }
         Ok(self.finish_buffered(ends_message))
     }
 

@@ -436,17 +436,21 @@ impl Receiver {
             return self.small_message(payload).map(Some);
         }
         let at = self.pos;
+        let phase = frame.done & 3;
         // Text unmasked here is seen to be ASCII or not on the way, which spares
-        // the UTF-8 check a pass over ASCII.
+        // the UTF-8 check a pass over ASCII. A frame reassembled is unmasked on its
+        // way into the message instead.
         let mut ascii = false;
-        if let Some(key) = frame.key() {
+        if let Some(key) = frame.key()
+            && frame.take != Take::Data(Route::Reassemble)
+        {
             let text = matches!(frame.take, Take::Data(_)) && self.assembler.is_text();
             if frame.take == Take::Data(Route::View) && !text {
                 self.unmask_batched(frame, avail, key);
             } else if text {
-                ascii = unmask_ascii(&mut self.buf[at..at + avail], key, frame.done & 3);
+                ascii = unmask_ascii(&mut self.buf[at..at + avail], key, phase);
             } else {
-                apply_mask(&mut self.buf[at..at + avail], key, frame.done & 3);
+                apply_mask(&mut self.buf[at..at + avail], key, phase);
             }
         }
 
@@ -491,7 +495,12 @@ impl Receiver {
                     }
                     Route::Reassemble => self
                         .assembler
-                        .reassemble(&self.buf[at..self.pos], last, ascii, config)?
+                        .reassemble(
+                            &self.buf[at..self.pos],
+                            frame.key().map(|key| (key, phase)),
+                            last,
+                            config,
+                        )?
                         .map(Item::Message),
                     // Taken by `compressed` above.
                     #[cfg(feature = "deflate")]
