@@ -163,8 +163,9 @@ pub(crate) fn apply_mask_block<const N: usize>(buf: &mut [u8; N], key: [u8; 4]) 
 #[inline(always)]
 fn key_block<const N: usize>(key: [u8; 4]) -> [u8; N] {
     const { assert!(N.is_multiple_of(4)) };
-    // Key by key, not byte by byte: a byte loop was compiled to one store per byte,
-    // a hundred instructions per call before any payload byte was masked.
+    // Key by key, not byte by byte: in the AVX2 copy loop a byte loop was compiled
+    // to one store per byte, some hundred instructions a call before any payload
+    // byte was masked; this is one broadcast.
     let mut wide = [0u8; N];
     for quad in wide.as_chunks_mut::<4>().0 {
         *quad = key;
@@ -202,33 +203,15 @@ fn xor_blocks_ascii<const N: usize>(buf: &mut [u8], key: [u8; 4]) -> bool {
         }
     }
     xor_words(tail, key);
-    // Word by word: a byte-wise fold of the block was not vectorized.
-    let (words, _) = seen.as_chunks::<8>();
-    let all = words.iter().fold(0, |all, w| all | u64::from_ne_bytes(*w));
-    all & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
+    all_ascii(&seen) && tail.is_ascii()
 }
 
 /// Appends `src` masked to `out`, a block at a time (each block masked in
-/// registers, then stored once).
+/// registers, then stored once), OR-ing the masked blocks together on the way:
+/// whether every byte appended is ASCII. A caller that ignores the answer pays
+/// nothing for it once this is inlined (the ORs are dead code then).
 #[inline(always)]
-fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
-    let wide = key_block::<N>(key);
-    out.reserve(src.len());
-    let (blocks, tail) = src.as_chunks::<N>();
-    for s in blocks {
-        let mut block = *s;
-        for (b, k) in block.iter_mut().zip(wide.iter()) {
-            *b ^= k;
-        }
-        out.extend_from_slice(&block);
-    }
-    extend_tail(out, tail, &wide);
-}
-
-/// [`xor_extend_blocks`], OR-ing the masked blocks together on the way: whether
-/// every byte appended is ASCII.
-#[inline(always)]
-fn xor_extend_blocks_ascii<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
     let wide = key_block::<N>(key);
     out.reserve(src.len());
     let (blocks, tail) = src.as_chunks::<N>();
@@ -241,10 +224,17 @@ fn xor_extend_blocks_ascii<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [
         }
         out.extend_from_slice(&block);
     }
+    let tail = extend_tail(out, tail, &wide);
+    all_ascii(&seen) && tail.is_ascii()
+}
+
+/// Whether no byte of the OR of blocks has its high bit set. Word by word: a
+/// byte-wise fold of the block was not vectorized.
+#[inline(always)]
+fn all_ascii<const N: usize>(seen: &[u8; N]) -> bool {
     let (words, _) = seen.as_chunks::<8>();
     let all = words.iter().fold(0, |all, w| all | u64::from_ne_bytes(*w));
-    let tail = extend_tail(out, tail, &wide);
-    all & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
+    all & 0x8080_8080_8080_8080 == 0
 }
 
 /// Appends the last bytes (fewer than a block) masked with `wide`, through one block
@@ -306,7 +296,7 @@ mod wide {
             // SAFETY: `xor_extend_avx2` needs AVX2, which the CPU was just found to have.
             unsafe { xor_extend_avx2(src, out, key) }
         } else {
-            super::xor_extend_blocks::<32>(src, out, key);
+            let _ = super::xor_extend_blocks::<32>(src, out, key);
         }
     }
 
@@ -327,18 +317,18 @@ mod wide {
             // to have.
             unsafe { xor_extend_ascii_avx2(src, out, key) }
         } else {
-            super::xor_extend_blocks_ascii::<32>(src, out, key)
+            super::xor_extend_blocks::<32>(src, out, key)
         }
     }
 
     #[target_feature(enable = "avx2")]
     fn xor_extend_avx2(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
-        super::xor_extend_blocks::<64>(src, out, key);
+        let _ = super::xor_extend_blocks::<64>(src, out, key);
     }
 
     #[target_feature(enable = "avx2")]
     fn xor_extend_ascii_avx2(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
-        super::xor_extend_blocks_ascii::<64>(src, out, key)
+        super::xor_extend_blocks::<64>(src, out, key)
     }
 }
 
@@ -363,12 +353,12 @@ mod wide {
     /// Kept out of line: inlined into a large caller, the loop was left unvectorized.
     #[inline(never)]
     pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
-        super::xor_extend_blocks::<32>(src, out, key);
+        let _ = super::xor_extend_blocks::<32>(src, out, key);
     }
 
     #[inline(never)]
     pub(super) fn xor_extend_ascii(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
-        super::xor_extend_blocks_ascii::<32>(src, out, key)
+        super::xor_extend_blocks::<32>(src, out, key)
     }
 }
 
