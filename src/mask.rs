@@ -290,13 +290,16 @@ mod wide {
         }
     }
 
-    #[inline(never)]
+    // The appending calls are made per fragment, often for a few dozen bytes: the
+    // choice is made in the caller, one call deep, and each copy of the loop stays
+    // out of line.
+    #[inline]
     pub(super) fn xor_extend(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: `xor_extend_avx2` needs AVX2, which the CPU was just found to have.
             unsafe { xor_extend_avx2(src, out, key) }
         } else {
-            let _ = super::xor_extend_blocks::<32>(src, out, key);
+            xor_extend_baseline(src, out, key)
         }
     }
 
@@ -310,15 +313,25 @@ mod wide {
         super::xor_blocks_ascii::<64>(buf, key)
     }
 
-    #[inline(never)]
+    #[inline]
     pub(super) fn xor_extend_ascii(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: `xor_extend_ascii_avx2` needs AVX2, which the CPU was just found
             // to have.
             unsafe { xor_extend_ascii_avx2(src, out, key) }
         } else {
-            super::xor_extend_blocks::<32>(src, out, key)
+            xor_extend_ascii_baseline(src, out, key)
         }
+    }
+
+    #[inline(never)]
+    fn xor_extend_baseline(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) {
+        let _ = super::xor_extend_blocks::<32>(src, out, key);
+    }
+
+    #[inline(never)]
+    fn xor_extend_ascii_baseline(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]) -> bool {
+        super::xor_extend_blocks::<32>(src, out, key)
     }
 
     #[target_feature(enable = "avx2")]
