@@ -438,6 +438,27 @@ impl Assembler {
         })
     }
 
+    /// Takes the header of one more continuation frame (RSV clear, `len` payload
+    /// bytes, `fin` as given) of the message being reassembled, as
+    /// [`begin_frame`](Self::begin_frame) would (its route stays
+    /// [`Route::Reassemble`]). At a limit it changes nothing and says no: then the
+    /// full check sees the frame and fails it with the right error.
+    #[inline]
+    pub(crate) fn continues(&mut self, len: usize, fin: bool, config: &Config) -> bool {
+        let len = len as u64;
+        let size = self.declared.saturating_add(len);
+        if self.fragments >= config.max_fragments
+            || len > config.frame_limit()
+            || size > config.max_message_size
+        {
+            return false;
+        }
+        self.fragments += 1;
+        self.declared = size;
+        self.fin = fin;
+        true
+    }
+
     /// Whether the message is text (only asked while one is in progress).
     pub(crate) fn is_text(&self) -> bool {
         self.kind == Some(MessageKind::Text)
@@ -480,21 +501,23 @@ impl Assembler {
         config: &Config,
     ) -> Result<Option<Message>, ProtocolError> {
         let ends_message = last && self.fin;
+        self.append(bytes, mask, ends_message, config)?;
+        Ok(self.finish_buffered(ends_message))
+    }
+
+    /// Appends the next bytes of the message (see [`reassemble`](Self::reassemble)),
+    /// checking text as they come; `ends_message` says they are its last.
+    #[inline(always)]
+    pub(crate) fn append(
+        &mut self,
+        bytes: &[u8],
+        mask: Option<([u8; 4], usize)>,
+        ends_message: bool,
+        config: &Config,
+    ) -> Result<(), ProtocolError> {
         let start = self.buf.len();
-        let need = start + bytes.len();
-        if need > self.buf.capacity() {
-            // Sized to what has arrived, never to a declared length, except that a
-            // new message starts as large as the last one (at most `FIRST_ROOM_MAX`,
-            // about one read's room: all a peer that stalls after one byte makes us
-            // hold). Growth is geometric (fourfold, so that a message of many small
-            // fragments is copied few times) but stops at the message limit, which
-            // the buffer so never exceeds.
-            let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
-            let target = (self.buf.capacity() * 4)
-                .max(1024)
-                .max(self.last_len as usize)
-                .clamp(need, limit.max(need));
-            self.buf.reserve_exact(target - start);
+        if bytes.len() > self.buf.capacity() - start {
+            self.grow(bytes.len(), config);
         }
         let text = self.is_text();
         // Text unmasked here is seen to be ASCII or not on the way, which spares the
@@ -513,7 +536,34 @@ impl Assembler {
         if text {
             check_utf8(&mut self.utf8, &self.buf[start..], ends_message, ascii)?;
         }
-        Ok(self.finish_buffered(ends_message))
+        Ok(())
+    }
+
+    /// Makes room in the message buffer for `more` bytes. Sized to what has
+    /// arrived, never to a declared length, except that a new message starts as
+    /// large as the last one (at most `FIRST_ROOM_MAX`, about one read's room: all
+    /// a peer that stalls after one byte makes us hold). Growth is geometric
+    /// (fourfold, so that a message of many small fragments is copied few times)
+    /// but stops at the message limit, which the buffer so never exceeds.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, more: usize, config: &Config) {
+        let start = self.buf.len();
+        let need = start + more;
+        let limit = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+        let target = (self.buf.capacity() * 4)
+            .max(1024)
+            .max(self.last_len as usize)
+            .clamp(need, limit.max(need));
+        self.buf.reserve_exact(target - start);
+    }
+
+    /// The message reassembled, once its last frame's bytes were appended.
+    #[inline]
+    pub(crate) fn finish_reassembled(&mut self) -> Message {
+        self.last_len = self.buf.len().min(FIRST_ROOM_MAX) as u32;
+        let payload = Payload::from(core::mem::take(&mut self.buf));
+        self.finish_view(payload)
     }
 
     /// Checks the text inflated into the buffer since `start`; at the message's end,
@@ -532,12 +582,7 @@ impl Assembler {
 
     /// At the message's end, hands the buffer over whole.
     fn finish_buffered(&mut self, ends_message: bool) -> Option<Message> {
-        if !ends_message {
-            return None;
-        }
-        self.last_len = self.buf.len().min(FIRST_ROOM_MAX) as u32;
-        let payload = Payload::from(core::mem::take(&mut self.buf));
-        Some(self.finish_view(payload))
+        ends_message.then(|| self.finish_reassembled())
     }
 
     /// Takes the next piece of a [`Route::Stream`] frame (unmasked, a view of the

@@ -242,3 +242,160 @@ fn streamed_delivery_keeps_the_rules() {
     let o = feed_chunks(&make, &[&wire]);
     assert_eq!(closed(&o).code.0, 1007);
 }
+
+/// A message in many continuation frames, read whole or in pieces, in either role:
+/// 7-bit and 16-bit lengths, a 64-bit length used for a short payload (§5.2 allows
+/// it), a code point cut between frames, and a ping among them, which is answered
+/// in its place.
+#[test]
+fn s5_4_a_run_of_continuations() {
+    let text: String = "ascii, ünïcödé, ✓ ".repeat(12);
+    let bytes = text.as_bytes();
+    let cut = |from: usize, to: usize| &bytes[from..to];
+    for masked in [true, false] {
+        let make: &dyn Fn() -> wsmachine::Connection = if masked { &server } else { &client };
+        // Piece lengths: the UTF-8 cut lands inside code points, one piece takes a
+        // 16-bit length.
+        let mut ends = vec![1, 2, 9, 10, 11, 12, 40, 41, 180];
+        ends.push(bytes.len() - 3);
+        let mut wire = frame(OpCode::Text, false, cut(0, 1), masked);
+        for pair in ends.windows(2) {
+            wire.extend(frame(
+                OpCode::Continuation,
+                false,
+                cut(pair[0], pair[1]),
+                masked,
+            ));
+            if pair[0] == 11 {
+                wire.extend(frame(OpCode::Ping, true, b"p", masked));
+            }
+        }
+        // The last 3 bytes with a 64-bit length.
+        let last = cut(bytes.len() - 3, bytes.len());
+        wire.extend([0x80, if masked { 0x80 | 127 } else { 127 }]);
+        wire.extend(3u64.to_be_bytes());
+        if masked {
+            wire.extend(KEY);
+            wire.extend(last.iter().zip(KEY).map(|(b, k)| b ^ k));
+        } else {
+            wire.extend(last);
+        }
+        let o = feed_at_every_split(make, &wire);
+        assert_eq!(
+            o.events,
+            vec![
+                Event::Ping("p".into()),
+                Event::Message(Message::from(text.as_str()))
+            ],
+            "masked {masked}"
+        );
+        assert_eq!(frames(&o.output).len(), 1, "the pong");
+    }
+}
+
+/// A case of a broken run: its name, the connection, the frame in the middle, the
+/// error and the close code it must give.
+type Case = (
+    &'static str,
+    Box<dyn Fn() -> wsmachine::Connection>,
+    Vec<u8>,
+    ProtocolError,
+    u16,
+);
+
+/// Every rule holds for a frame in the middle of a run of continuations: the limits
+/// on fragments, frame and message size; RSV bits; masking as the role requires;
+/// UTF-8. Each fails the connection with its error and close code, and nothing of
+/// the message is delivered.
+#[test]
+fn s5_4_a_run_of_continuations_keeps_every_rule() {
+    let run = |middle: Vec<u8>| {
+        let mut wire = c2s(OpCode::Text, false, b"start ");
+        for _ in 0..3 {
+            wire.extend(c2s(OpCode::Continuation, false, b"more "));
+        }
+        wire.extend(middle);
+        wire.extend(c2s(OpCode::Continuation, true, b"end"));
+        wire
+    };
+    let with = |set: fn(&mut Config)| {
+        move || {
+            let mut config = Config::default();
+            set(&mut config);
+            server_with(config)
+        }
+    };
+    let fragment = c2s(OpCode::Continuation, false, &[b'x'; 130]);
+    let mut rsv = fragment.clone();
+    rsv[0] |= 0x40;
+    let mut cut_code_point = c2s(OpCode::Continuation, false, "ok\u{e9}".as_bytes());
+    cut_code_point.truncate(cut_code_point.len() - 1);
+    cut_code_point[1] -= 1;
+    let cases: Vec<Case> = vec![
+        (
+            "fragments",
+            Box::new(with(|c| c.max_fragments = 5)),
+            fragment.clone(),
+            ProtocolError::TooManyFragments { max: 5 },
+            1008,
+        ),
+        (
+            "frame size",
+            Box::new(with(|c| c.max_frame_size = Some(129))),
+            fragment.clone(),
+            ProtocolError::FrameTooLarge {
+                size: 130,
+                max: 129,
+            },
+            1009,
+        ),
+        (
+            "message size",
+            Box::new(with(|c| c.max_message_size = 150)),
+            fragment.clone(),
+            ProtocolError::MessageTooLarge {
+                size: 151,
+                max: 150,
+            },
+            1009,
+        ),
+        (
+            "RSV",
+            Box::new(server),
+            rsv,
+            ProtocolError::ReservedBits(0b100),
+            1002,
+        ),
+        (
+            "unmasked",
+            Box::new(server),
+            s2c(OpCode::Continuation, false, b"plain"),
+            ProtocolError::UnmaskedFrame,
+            1002,
+        ),
+        (
+            "UTF-8",
+            Box::new(server),
+            c2s(OpCode::Continuation, false, b"ok\xff"),
+            ProtocolError::InvalidUtf8,
+            1007,
+        ),
+        (
+            "UTF-8 cut, then ASCII",
+            Box::new(server),
+            cut_code_point,
+            ProtocolError::InvalidUtf8,
+            1007,
+        ),
+    ];
+    for (name, make, middle, error, code) in cases {
+        let o = feed_at_every_split(&*make, &run(middle));
+        assert!(messages(&o).is_empty(), "{name}");
+        assert_eq!(
+            closed(&o).error,
+            Some(ConnectionError::Protocol(error)),
+            "{name}"
+        );
+        assert_sent_close(&o.output, code);
+    }
+}
