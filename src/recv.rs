@@ -527,11 +527,12 @@ impl Receiver {
     }
 
     /// Once a frame of a message being reassembled has ended (not the message),
-    /// takes the run of whole continuation frames at `pos`, without the general header decode, check and dispatch each
-    /// frame would otherwise pass through (a message sent in many small fragments
-    /// spends most of its time there): a frame whose first byte is a continuation's
-    /// with RSV clear, masked as the role requires (§5.1), with a 7- or 16-bit
-    /// length, all of it buffered, within the limits. At any other frame (a control
+    /// takes the run of whole continuation frames at `pos`, without the general
+    /// header decode, check and dispatch each frame would otherwise pass through (a
+    /// message sent in many small fragments spends most of its time there): a
+    /// frame whose first byte is a continuation's with RSV clear, masked as the
+    /// role requires (§5.1), with a 7- or 16-bit length, all of it buffered, within
+    /// the limits. At any other frame (a control
     /// frame, one still arriving, one to fail) it stops, and the general path takes
     /// that frame. Returns the message its last frame ends. Out of line: it is
     /// called once per run, and inlined, it cost the loop over single-frame
