@@ -112,6 +112,21 @@ pub(crate) fn masked_copy(src: &[u8], key: [u8; 4]) -> Vec<u8> {
     out
 }
 
+/// Writes `src` masked (or unmasked) with `key` from payload position `offset` into
+/// `dst`, of the same length: the copy and the masking in one pass, into a buffer
+/// already there (a plain slice loop, without the bookkeeping an append pays per
+/// block).
+pub(crate) fn masked_copy_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
+    assert_eq!(src.len(), dst.len(), "a masked copy of the same length");
+    let key = rotate(key, offset);
+    if src.len() < wide::MIN_WIDE {
+        dst.copy_from_slice(src);
+        xor_words(dst, key);
+    } else {
+        wide::xor_copy(src, dst, key);
+    }
+}
+
 /// Appends `src`, unmasked with `key` from payload position `offset`, to `out`: the
 /// copy and the unmasking in one pass (a fragment on its way into the message it
 /// belongs to, written once where it ends up, never unmasked in the read buffer
@@ -228,6 +243,22 @@ fn xor_extend_blocks<const N: usize>(src: &[u8], out: &mut Vec<u8>, key: [u8; 4]
     all_ascii(&seen) && tail.is_ascii()
 }
 
+/// Writes `src` masked into `dst` (same length), a block at a time.
+#[inline(always)]
+fn xor_copy_blocks<const N: usize>(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+    let wide = key_block::<N>(key);
+    let (blocks, tail) = src.as_chunks::<N>();
+    let (out, out_tail) = dst.as_chunks_mut::<N>();
+    for (d, s) in out.iter_mut().zip(blocks) {
+        for ((d, s), k) in d.iter_mut().zip(s.iter()).zip(wide.iter()) {
+            *d = s ^ k;
+        }
+    }
+    // The tail starts at a multiple of the block, so the key phase is unchanged.
+    out_tail.copy_from_slice(tail);
+    xor_words(out_tail, key);
+}
+
 /// Whether no byte of the OR of blocks has its high bit set. Word by word: a
 /// byte-wise fold of the block was not vectorized.
 #[inline(always)]
@@ -303,6 +334,21 @@ mod wide {
         }
     }
 
+    #[inline(never)]
+    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `xor_copy_avx2` needs AVX2, which the CPU was just found to have.
+            unsafe { xor_copy_avx2(src, dst, key) }
+        } else {
+            super::xor_copy_blocks::<32>(src, dst, key);
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn xor_copy_avx2(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        super::xor_copy_blocks::<64>(src, dst, key);
+    }
+
     #[target_feature(enable = "avx2")]
     fn xor_avx2(buf: &mut [u8], key: [u8; 4]) {
         super::xor_blocks::<64>(buf, key);
@@ -361,6 +407,11 @@ mod wide {
     #[inline]
     pub(super) fn xor_ascii(buf: &mut [u8], key: [u8; 4]) -> bool {
         super::xor_blocks_ascii::<32>(buf, key)
+    }
+
+    #[inline(never)]
+    pub(super) fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4]) {
+        super::xor_copy_blocks::<32>(src, dst, key);
     }
 
     /// Kept out of line: inlined into a large caller, the loop was left unvectorized.
@@ -527,6 +578,21 @@ mod tests {
             let mut expected = src.clone();
             apply_mask(&mut expected, key, 0);
             assert_eq!(masked_copy(&src, key), expected, "len {len}");
+        }
+    }
+
+    #[test]
+    fn a_masked_copy_into_a_buffer_at_any_offset() {
+        let key = [0x5a, 0x01, 0xff, 0x80];
+        for len in [0, 1, 3, 31, 32, 63, 64, 65, 255, 256, 257, 321, 4101] {
+            let src: Vec<u8> = (0..len).map(|i| (i * 17 + 3) as u8).collect();
+            for offset in 0..4 {
+                let mut expected = src.clone();
+                reference(&mut expected, key, offset);
+                let mut dst = alloc::vec![0xee; len];
+                masked_copy_into(&src, &mut dst, key, offset);
+                assert_eq!(dst, expected, "len {len} offset {offset}");
+            }
         }
     }
 

@@ -226,7 +226,7 @@ impl Sender {
     }
 
     /// A whole message as one frame. The payload is not copied for a server; a
-    /// client masks it in place if the buffer is not shared, else masks a copy.
+    /// client masks it in place if the buffer is not shared, else as it goes out.
     pub(crate) fn message(&mut self, message: Message, compress: bool) -> Result<(), SendError> {
         if self.outgoing.is_some() {
             return Err(SendError::MessageInProgress);

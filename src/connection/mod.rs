@@ -500,7 +500,9 @@ impl Connection {
     }
 
     /// Queues a whole message as one frame. The payload is not copied for a server;
-    /// a client masks it in place if the buffer is not shared, else masks a copy.
+    /// a client masks it in place if the buffer is not shared, else masks it as it
+    /// goes out, 64 KiB at a time, into a window the connection holds while it has
+    /// output pending (the caller's bytes are never changed).
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
         self.send_whole(message.into(), true)
     }

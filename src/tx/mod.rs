@@ -1,8 +1,8 @@
 //! The output queue: frames waiting to be written. Small frames are gathered into one
 //! contiguous buffer; a large payload goes out as the caller's own `Bytes` (masked in
-//! place where it can be), its header apart, for vectored I/O. Every frame is tracked
-//! (gathered ones by their own headers) so that what was never written can be handed
-//! back. Queued bytes never change.
+//! place where it can be, else masked a window at a time as it goes out), its header
+//! apart, for vectored I/O. Every frame is tracked (gathered ones by their own headers)
+//! so that what was never written can be handed back. Queued bytes never change.
 
 use bytes::Buf;
 
@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
-use crate::mask::{apply_mask, masked_copy};
+use crate::mask::{apply_mask, extend_unmasked, masked_copy, masked_copy_into};
 use crate::message::MessageKind;
 
 /// Data the caller queued that never fully reached the transport, as returned by
@@ -54,6 +54,12 @@ const TAIL_CHUNK: usize = 8 << 10;
 
 /// The largest tail buffer.
 const TAIL_MAX: usize = 64 << 10;
+
+/// How much of a large client payload the caller still shares is masked at a time,
+/// into the queue's window, as the transport takes it: masking it whole into a copy
+/// of its own would cost an allocation of its size and write all of it out of cache
+/// before the first byte is sent.
+const MASK_WINDOW: usize = 64 << 10;
 
 /// What the queue's bookkeeping of one record (a frame, or a run of gathered frames)
 /// costs against the output limit, counted twice because the record queue grows by
@@ -115,6 +121,9 @@ enum What {
 struct Segment {
     head: [u8; MAX_HEADER_LEN],
     head_len: u8,
+    /// `data` is a payload the caller still shares, unmasked: it goes out through
+    /// the queue's window, masked with this key (§5.3) a window at a time.
+    late_mask: Option<[u8; 4]>,
     data: Bytes,
     /// What this segment adds to `TxQueue::cost` beyond its frames' own costs: for a
     /// sealed tail, its record and the room left unused in its buffer.
@@ -163,6 +172,13 @@ pub(crate) struct TxQueue {
     /// pointer for it, and a plain send touches no more of the connection.
     #[allow(clippy::box_collection)] // the point: 8 bytes inline instead of 32
     originals: Option<alloc::boxed::Box<alloc::collections::VecDeque<Bytes>>>,
+    /// When the front segment is masked late: its payload from `window_at` on,
+    /// masked, in the first `window_len` bytes (at most [`MASK_WINDOW`]). Refilled
+    /// in place once written; freed with the rest of the queue when all output is
+    /// out. Not counted in `cost`, like the tail's unused room.
+    window: Vec<u8>,
+    window_at: usize,
+    window_len: usize,
 }
 
 impl TxQueue {
@@ -312,23 +328,55 @@ impl TxQueue {
         mask: Option<[u8; 4]>,
     ) {
         self.seal_tail();
+        let mut late_mask = None;
         let data = match (payload, mask) {
-            (Body::Shared(payload), Some(key)) => mask_payload(payload, key),
-            (Body::Shared(payload), None) => payload,
-            (Body::Copied(payload), mask) => {
-                let mut copy = BytesMut::from(payload);
-                if let Some(key) = mask {
-                    apply_mask(&mut copy, key, 0);
+            // Not shared: masked in place, no copy at all.
+            (Body::Shared(payload), Some(key)) => match payload.try_into_mut() {
+                Ok(mut owned) => {
+                    apply_mask(&mut owned, key, 0);
+                    owned.freeze()
                 }
-                copy.freeze()
-            }
+                Err(shared) => {
+                    late_mask = Some(key);
+                    shared
+                }
+            },
+            (Body::Shared(payload), None) => payload,
+            (Body::Copied(payload), Some(key)) => Bytes::from(masked_copy(payload, key)),
+            (Body::Copied(payload), None) => Bytes::copy_from_slice(payload),
         };
         self.segments.push_back(Segment {
             head,
             head_len: head_len as u8,
+            late_mask,
             data,
             extra_cost: 0,
         });
+        self.fill_window();
+    }
+
+    /// Once the window of a front segment masked late is all written (or there is
+    /// none yet), masks the next part of its payload into it.
+    fn fill_window(&mut self) {
+        let Some(front) = self.segments.front() else {
+            return;
+        };
+        let Some(key) = front.late_mask else {
+            return;
+        };
+        let at = self
+            .front_written
+            .saturating_sub(usize::from(front.head_len));
+        if at < self.window_at + self.window_len || at >= front.data.len() {
+            return;
+        }
+        let len = (front.data.len() - at).min(MASK_WINDOW);
+        if self.window.len() < len {
+            self.window.resize(len, 0);
+        }
+        masked_copy_into(&front.data[at..at + len], &mut self.window[..len], key, at);
+        self.window_at = at;
+        self.window_len = len;
     }
 
     /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
@@ -350,6 +398,7 @@ impl TxQueue {
         self.segments.push_back(Segment {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
+            late_mask: None,
             data: bytes,
             extra_cost: 0,
         });
@@ -378,6 +427,7 @@ impl TxQueue {
             self.segments.push_back(Segment {
                 head: [0; MAX_HEADER_LEN],
                 head_len: 0,
+                late_mask: None,
                 data: tail.freeze(),
                 extra_cost,
             });
@@ -385,14 +435,35 @@ impl TxQueue {
     }
 
     /// Calls `f` with each pending slice in order, the front frame's written part
-    /// skipped unless `whole`; stops when `f` returns false.
-    fn for_each_slice<'a>(&'a self, whole: bool, mut f: impl FnMut(&'a [u8]) -> bool) {
-        let mut skip = if whole { 0 } else { self.front_written };
-        for segment in self.segments.iter() {
-            for slice in segment.slices(skip) {
+    /// skipped; stops when `f` returns false. A segment masked late offers what its
+    /// window holds: what comes after it waits until the rest of it is masked.
+    fn for_each_slice<'a>(&'a self, mut f: impl FnMut(&'a [u8]) -> bool) {
+        let mut skip = self.front_written;
+        for (i, segment) in self.segments.iter().enumerate() {
+            let slices = match segment.late_mask {
+                None => segment.slices(skip),
+                Some(_) => {
+                    let head = &segment.head[..usize::from(segment.head_len)];
+                    // Only the front segment has its window.
+                    let window = if i == 0 {
+                        let at = skip.saturating_sub(head.len());
+                        let from = at.saturating_sub(self.window_at).min(self.window_len);
+                        &self.window[from..self.window_len]
+                    } else {
+                        &[]
+                    };
+                    [&head[skip.min(head.len())..], window]
+                }
+            };
+            for slice in slices {
                 if !slice.is_empty() && !f(slice) {
                     return;
                 }
+            }
+            if segment.late_mask.is_some()
+                && (i > 0 || self.window_at + self.window_len < segment.data.len())
+            {
+                return;
             }
             skip = 0;
         }
@@ -402,10 +473,31 @@ impl TxQueue {
         }
     }
 
+    /// Every pending byte, the front frame's written part included: a segment masked
+    /// late is masked here in full.
+    fn whole_stream(&self) -> Vec<u8> {
+        let mut stream = Vec::with_capacity(self.buffered + self.front_written);
+        for segment in self.segments.iter() {
+            match segment.late_mask {
+                None => {
+                    for slice in segment.slices(0) {
+                        stream.extend_from_slice(slice);
+                    }
+                }
+                Some(key) => {
+                    stream.extend_from_slice(&segment.head[..usize::from(segment.head_len)]);
+                    extend_unmasked(&segment.data, &mut stream, key, 0);
+                }
+            }
+        }
+        stream.extend_from_slice(&self.tail);
+        stream
+    }
+
     /// The first unwritten contiguous bytes (empty when nothing is pending).
     pub(crate) fn front(&self) -> &[u8] {
         let mut first: &[u8] = &[];
-        self.for_each_slice(false, |slice| {
+        self.for_each_slice(|slice| {
             first = slice;
             false
         });
@@ -415,7 +507,7 @@ impl TxQueue {
     /// Fills `dst` with the pending slices in order; returns how many it used.
     pub(crate) fn chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
         let mut n = 0;
-        self.for_each_slice(false, |slice| {
+        self.for_each_slice(|slice| {
             if n == dst.len() {
                 return false;
             }
@@ -473,34 +565,39 @@ impl TxQueue {
             match self.segments.front_mut() {
                 Some(segment) if segment.head_len > 0 || segment.data.len() <= len => {
                     self.cost -= segment.extra_cost;
+                    if segment.late_mask.is_some() {
+                        self.window_at = 0;
+                        self.window_len = 0;
+                    }
                     self.segments.pop_front();
                 }
                 Some(segment) => segment.data.advance(len),
                 None => self.tail.advance(len),
             }
         }
+        self.fill_window();
     }
 
     /// Appends all pending bytes to `out` and marks them written.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.buffered;
         out.reserve(n);
-        self.for_each_slice(false, |slice| {
-            out.extend_from_slice(slice);
-            true
-        });
-        self.advance(n);
+        // More than one round only when a segment is masked late, a window a round.
+        while self.buffered > 0 {
+            let before = out.len();
+            self.for_each_slice(|slice| {
+                out.extend_from_slice(slice);
+                true
+            });
+            self.advance(out.len() - before);
+        }
         n
     }
 
     /// Removes every queued data frame not fully written and returns its payload
     /// unmasked. Control frames and HTTP bytes are dropped.
     pub(crate) fn take_unsent(&mut self) -> Vec<Unsent> {
-        let mut stream = Vec::with_capacity(self.buffered + self.front_written);
-        self.for_each_slice(true, |slice| {
-            stream.extend_from_slice(slice);
-            true
-        });
+        let stream = self.whole_stream();
         let mut unsent = Vec::new();
         let mut at = 0;
         // Bytes of the front record already written: frames of a run that are out
@@ -665,19 +762,6 @@ impl Body<'_> {
             Body::Shared(b) => b,
             Body::Copied(b) => b,
         }
-    }
-}
-
-/// Masks a large payload: in place when the caller's buffer is not shared, else in
-/// a copy of its own (never the tail, which would grow to hold it), masked as it is
-/// copied.
-fn mask_payload(payload: Bytes, key: [u8; 4]) -> Bytes {
-    match payload.try_into_mut() {
-        Ok(mut owned) => {
-            apply_mask(&mut owned, key, 0);
-            owned.freeze()
-        }
-        Err(shared) => Bytes::from(masked_copy(&shared, key)),
     }
 }
 

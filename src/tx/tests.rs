@@ -66,26 +66,93 @@ fn a_unique_large_payload_is_masked_in_place() {
     assert_eq!(&dst[1][..5], &[1, 2, 3, 4, 1]);
 }
 
+/// A payload of `len` bytes that differ from one position to the next, so that a
+/// window masked from the wrong offset shows.
+fn varied(len: usize) -> Bytes {
+    (0..len)
+        .map(|i| (i * 7 + i / 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
 #[test]
-fn a_shared_large_payload_is_masked_in_a_copy_of_its_own() {
+fn a_shared_large_payload_is_masked_a_window_at_a_time() {
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let len = 2 * MASK_WINDOW + 1001;
     let mut q = TxQueue::default();
     let (h, p) = data(3);
     q.push(h, Body::Shared(p), Some(MessageKind::Binary));
-    let payload = Bytes::from(alloc::vec![0u8; 4096]);
+    let payload = varied(len);
     let kept = payload.clone(); // the caller still holds it: shared
-    let mut h = FrameHeader::new(OpCode::Binary, 4096);
-    h.mask = Some([1, 2, 3, 4]);
+    let mut h = FrameHeader::new(OpCode::Binary, len as u64);
+    h.mask = Some(key);
     q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
-    assert!(
-        kept.iter().all(|&b| b == 0),
-        "the caller's bytes are not touched"
-    );
-    let mut dst = [&[][..]; 4];
-    // The small frame, then the large frame's header and its masked copy apart.
-    assert_eq!(q.chunks(&mut dst), 3);
+    let (h, p) = data(2);
+    q.push(h, Body::Shared(p), Some(MessageKind::Binary));
+    assert_eq!(kept, varied(len), "the caller's bytes are not touched");
+    let mut dst = [&[][..]; 8];
+    // The small frame and the large frame's header; its payload waits for them.
+    assert_eq!(q.chunks(&mut dst), 2);
     assert_eq!(dst[0].len(), 5);
-    assert_ne!(dst[2].as_ptr(), kept.as_ptr());
-    assert_eq!(&dst[2][..5], &[1, 2, 3, 4, 1]);
+    assert_eq!(dst[1].len(), 14, "a 64-bit length and a key");
+    q.advance(19);
+    // One window of masked payload, and nothing after it yet.
+    let mut dst = [&[][..]; 8];
+    assert_eq!(q.chunks(&mut dst), 1);
+    assert_eq!(dst[0].len(), MASK_WINDOW);
+    assert!(!kept.as_ptr_range().contains(&dst[0].as_ptr()));
+    // Written in uneven pieces, across the windows, it is the payload masked from
+    // its first byte, then the frame after it.
+    let out = write_in_pieces(&mut q, 9973);
+    let mut expected = kept.to_vec();
+    apply_mask(&mut expected, key, 0);
+    assert_eq!(&out[..len], &expected[..]);
+    assert_eq!(&out[len..], &[0x82, 2, 7, 7]);
+    assert!(q.window.capacity() == 0, "the window goes with the output");
+}
+
+/// A queue holding one masked frame of `len` varied bytes the caller still shares,
+/// and the caller's copy.
+fn shared_masked(len: usize, key: [u8; 4]) -> (TxQueue, Bytes) {
+    let mut q = TxQueue::default();
+    let payload = varied(len);
+    let kept = payload.clone();
+    let mut h = FrameHeader::new(OpCode::Binary, len as u64);
+    h.mask = Some(key);
+    q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
+    (q, kept)
+}
+
+#[test]
+fn a_payload_masked_late_comes_back_whole_and_unmasked() {
+    let key = [9, 8, 7, 6];
+    let len = MASK_WINDOW + 77;
+    for written in [0, 5, 14 + MASK_WINDOW / 2, 14 + MASK_WINDOW + 3] {
+        let (mut q, _kept) = shared_masked(len, key);
+        let mut drained = Vec::new();
+        while drained.len() < written {
+            let front = q.front();
+            let n = front.len().min(written - drained.len());
+            drained.extend_from_slice(&front[..n]);
+            q.advance(n);
+        }
+        let unsent = q.take_unsent();
+        assert_eq!(unsent.len(), 1, "written {written}");
+        assert_eq!(unsent[0].data, varied(len), "written {written}");
+    }
+}
+
+#[test]
+fn drain_into_takes_every_window() {
+    let key = [1, 2, 3, 4];
+    let len = 3 * MASK_WINDOW;
+    let (mut q, kept) = shared_masked(len, key);
+    let mut out = Vec::new();
+    assert_eq!(q.drain_into(&mut out), len + 14);
+    let mut expected = kept.to_vec();
+    apply_mask(&mut expected, key, 0);
+    assert_eq!(&out[14..], &expected[..]);
+    assert_eq!(q.buffered(), 0);
 }
 
 #[test]
@@ -288,4 +355,23 @@ fn a_run_costs_its_bytes_and_one_record() {
     assert_eq!(q.front(), &[0x82, 4, b'a', b'b', b'c', b'd']);
     q.advance(6);
     assert_eq!((q.cost(), q.buffered()), (0, 0));
+}
+
+#[test]
+fn payloads_masked_late_one_after_another() {
+    let mut q = TxQueue::default();
+    let mut expected = Vec::new();
+    let mut kept = Vec::new();
+    for (len, key) in [(MASK_WINDOW + 5, [1, 2, 3, 4]), (2000, [5, 6, 7, 8])] {
+        let payload = varied(len);
+        kept.push(payload.clone());
+        let mut h = FrameHeader::new(OpCode::Binary, len as u64);
+        h.mask = Some(key);
+        h.encode_to_vec(&mut expected);
+        let mut masked = payload.to_vec();
+        apply_mask(&mut masked, key, 0);
+        expected.extend_from_slice(&masked);
+        q.push(h, Body::Shared(payload), Some(MessageKind::Binary));
+    }
+    assert_eq!(write_in_pieces(&mut q, 4099), expected);
 }
