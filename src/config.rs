@@ -62,8 +62,12 @@ pub struct Config {
     /// nothing is queued. Pongs and close frames the connection queues on its own
     /// bypass the check; they are bounded: beyond the limit there are at most two
     /// pongs and one close frame, each at most 139 bytes (the fuzz targets check this
-    /// bound). Default: 128 MiB, twice the message limit, so that echoing the largest
-    /// message the connection accepts always fits.
+    /// bound). Besides, and not counted: the room of the buffer small frames are
+    /// being gathered in, and, on a client sending a large payload it still shares
+    /// with the caller, the 64 KiB window that payload is masked into as it goes
+    /// out (both at most 64 KiB, and freed when all output is written). Default:
+    /// 128 MiB, twice the message limit, so that echoing the largest message the
+    /// connection accepts always fits.
     pub max_buffered_output: usize,
     /// Answer each ping with a pong carrying the same payload (§5.5.2). Default: on.
     /// When off, pings are still reported and the application answers them with
