@@ -74,6 +74,21 @@ const REUSE_MIN: usize = READ_SIZE;
 /// runs of each build).
 const UNMASK_BATCH: usize = 4 * READ_SIZE;
 
+/// How much of a large frame's `remaining` bytes to offer a read, when reads bring
+/// about `room` bytes at most: all of it and a header's worth more, so that the read
+/// that ends the frame brings the next header (and the next frame then goes into the
+/// same buffer) but little of the next payload (which would be copied out of the
+/// message's buffer and into the next). A frame that would end in the last few
+/// bytes of a full read is offered its end less a header, for the next read to
+/// bring a header whole behind it.
+fn large_read(remaining: usize, room: usize) -> usize {
+    if remaining + MAX_HEADER_LEN > room && remaining <= room {
+        remaining.saturating_sub(MAX_HEADER_LEN).max(1)
+    } else {
+        remaining + MAX_HEADER_LEN
+    }
+}
+
 /// How the frame being read is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Take {
@@ -192,8 +207,18 @@ impl Receiver {
         if self.buf.len() < init {
             self.buf.resize(init, 0);
         }
-        self.offered = self.buf.len() - self.filled;
-        &mut self.buf[self.filled..]
+        // A large frame's last read ends with it, and the next header: the bytes
+        // after the message would otherwise be copied out of its buffer (up to a
+        // read's worth) and into the next one (see `take_whole`).
+        let end = match self.frame {
+            Some(frame) if frame.large() => {
+                self.filled
+                    + large_read(frame.remaining, self.room).min(self.buf.len() - self.filled)
+            }
+            _ => self.buf.len(),
+        };
+        self.offered = end - self.filled;
+        &mut self.buf[self.filled..end]
     }
 
     /// The room offered will not be read into soon: freed when it holds no input
@@ -272,11 +297,11 @@ impl Receiver {
     fn make_room(&mut self, room: usize) {
         let from = self.keep_from();
         let kept = self.filled - from;
-        // A large frame gets one read's room past its end, so that the read that
-        // ends it brings the next header too: then, if that frame is large as well,
-        // the compaction keeps the spare for it.
+        // A large frame gets a header's room past its end, so that the read that
+        // ends it brings the next header too (see `large_read`): then, if that
+        // frame is large as well, the compaction keeps the spare for it.
         let large = self.frame.is_some_and(InFrame::large);
-        let need = kept + room.max(self.room) + if large { self.room } else { 0 };
+        let need = kept + room.max(self.room) + if large { MAX_HEADER_LEN } else { 0 };
         let mut fresh = match self.spare.take().map(Bytes::try_into_mut) {
             // The application dropped the last large message: its buffer is warm
             // and initialized up to its length.
@@ -329,8 +354,8 @@ impl Receiver {
     fn take_whole(&mut self, at: usize, len: usize) -> Bytes {
         let end = at + len;
         let rest = &self.buf[end..self.filled];
-        // Usually the start of another large frame, moved into the spare by the
-        // next read: no room beside it.
+        // Usually the next header alone (see `large_read`), moved into the spare
+        // by the next read: no room beside it.
         let next = BytesMut::from(rest);
         let whole = core::mem::replace(&mut self.buf, next).freeze();
         self.shift(end);
