@@ -185,7 +185,10 @@ fn a_dropped_large_message_lends_its_buffer_to_the_next() {
         println!(
             "{len}-byte messages: {dropped} bytes allocated per message dropped, {kept} per message kept"
         );
-        assert!(kept >= len as isize, "{kept} bytes per {len}-byte message kept");
+        assert!(
+            kept >= len as isize,
+            "{kept} bytes per {len}-byte message kept"
+        );
         assert!(
             dropped < 1024,
             "{dropped} bytes per {len}-byte message dropped"

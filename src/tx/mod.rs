@@ -122,8 +122,11 @@ struct Segment {
     head: [u8; MAX_HEADER_LEN],
     head_len: u8,
     /// `data` is a payload the caller still shares, unmasked: it goes out through
-    /// the queue's window, masked with this key (§5.3) a window at a time.
-    late_mask: Option<[u8; 4]>,
+    /// the queue's window, masked a window at a time with the key that ends the
+    /// header (§5.2, §5.3; see [`late_key`](Self::late_key)). A flag, not the key
+    /// again: four bytes more made every segment, and the one inline in every
+    /// connection, a word longer.
+    late_mask: bool,
     data: Bytes,
     /// What this segment adds to `TxQueue::cost` beyond its frames' own costs: for a
     /// sealed tail, its record and the room left unused in its buffer.
@@ -131,6 +134,17 @@ struct Segment {
 }
 
 impl Segment {
+    /// The key the payload is masked with as it goes out, if it is masked late.
+    fn late_key(&self) -> Option<[u8; 4]> {
+        if self.late_mask {
+            self.head[..usize::from(self.head_len)]
+                .last_chunk()
+                .copied()
+        } else {
+            None
+        }
+    }
+
     /// The bytes from `skip` on, as at most two slices.
     fn slices(&self, skip: usize) -> [&[u8]; 2] {
         let head = &self.head[..usize::from(self.head_len)];
@@ -172,13 +186,27 @@ pub(crate) struct TxQueue {
     /// pointer for it, and a plain send touches no more of the connection.
     #[allow(clippy::box_collection)] // the point: 8 bytes inline instead of 32
     originals: Option<alloc::boxed::Box<alloc::collections::VecDeque<Bytes>>>,
-    /// When the front segment is masked late: its payload from `window_at` on,
-    /// masked, in the first `window_len` bytes (at most [`MASK_WINDOW`]). Refilled
-    /// in place once written; freed with the rest of the queue when all output is
-    /// out. Not counted in `cost`, like the tail's unused room.
-    window: Vec<u8>,
-    window_at: usize,
-    window_len: usize,
+    /// When the front segment is masked late, the part of its payload masked so far.
+    /// Refilled in place once written; freed with the rest of the queue when all
+    /// output is out. Not counted in `cost`, like the tail's unused room. Boxed on
+    /// first use, as `originals` is: 8 bytes in every connection instead of 40.
+    window: Option<alloc::boxed::Box<Window>>,
+}
+
+/// A front segment's payload from `at` on, masked, in the first `len` bytes of
+/// `bytes` (at most [`MASK_WINDOW`]).
+#[derive(Debug, Default)]
+struct Window {
+    bytes: Vec<u8>,
+    at: usize,
+    len: usize,
+}
+
+impl Window {
+    /// Where the masked part ends in the payload.
+    fn end(window: Option<&Window>) -> usize {
+        window.map_or(0, |w| w.at + w.len)
+    }
 }
 
 impl TxQueue {
@@ -328,7 +356,7 @@ impl TxQueue {
         mask: Option<[u8; 4]>,
     ) {
         self.seal_tail();
-        let mut late_mask = None;
+        let mut late_mask = false;
         let data = match (payload, mask) {
             // Not shared: masked in place, no copy at all.
             (Body::Shared(payload), Some(key)) => match payload.try_into_mut() {
@@ -337,7 +365,8 @@ impl TxQueue {
                     owned.freeze()
                 }
                 Err(shared) => {
-                    late_mask = Some(key);
+                    debug_assert!(head[..head_len].ends_with(&key), "the key ends the header");
+                    late_mask = true;
                     shared
                 }
             },
@@ -361,22 +390,23 @@ impl TxQueue {
         let Some(front) = self.segments.front() else {
             return;
         };
-        let Some(key) = front.late_mask else {
+        let Some(key) = front.late_key() else {
             return;
         };
         let at = self
             .front_written
             .saturating_sub(usize::from(front.head_len));
-        if at < self.window_at + self.window_len || at >= front.data.len() {
+        if at < Window::end(self.window.as_deref()) || at >= front.data.len() {
             return;
         }
         let len = (front.data.len() - at).min(MASK_WINDOW);
-        if self.window.len() < len {
-            self.window.resize(len, 0);
+        let window = self.window.get_or_insert_default();
+        if window.bytes.len() < len {
+            window.bytes.resize(len, 0);
         }
-        masked_copy_into(&front.data[at..at + len], &mut self.window[..len], key, at);
-        self.window_at = at;
-        self.window_len = len;
+        masked_copy_into(&front.data[at..at + len], &mut window.bytes[..len], key, at);
+        window.at = at;
+        window.len = len;
     }
 
     /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
@@ -398,7 +428,7 @@ impl TxQueue {
         self.segments.push_back(Segment {
             head: [0; MAX_HEADER_LEN],
             head_len: 0,
-            late_mask: None,
+            late_mask: false,
             data: bytes,
             extra_cost: 0,
         });
@@ -427,7 +457,7 @@ impl TxQueue {
             self.segments.push_back(Segment {
                 head: [0; MAX_HEADER_LEN],
                 head_len: 0,
-                late_mask: None,
+                late_mask: false,
                 data: tail.freeze(),
                 extra_cost,
             });
@@ -441,16 +471,16 @@ impl TxQueue {
         let mut skip = self.front_written;
         for (i, segment) in self.segments.iter().enumerate() {
             let slices = match segment.late_mask {
-                None => segment.slices(skip),
-                Some(_) => {
+                false => segment.slices(skip),
+                true => {
                     let head = &segment.head[..usize::from(segment.head_len)];
                     // Only the front segment has its window.
-                    let window = if i == 0 {
-                        let at = skip.saturating_sub(head.len());
-                        let from = at.saturating_sub(self.window_at).min(self.window_len);
-                        &self.window[from..self.window_len]
-                    } else {
-                        &[]
+                    let window = match self.window.as_deref() {
+                        Some(w) if i == 0 => {
+                            let at = skip.saturating_sub(head.len());
+                            &w.bytes[at.saturating_sub(w.at).min(w.len)..w.len]
+                        }
+                        _ => &[],
                     };
                     [&head[skip.min(head.len())..], window]
                 }
@@ -460,8 +490,8 @@ impl TxQueue {
                     return;
                 }
             }
-            if segment.late_mask.is_some()
-                && (i > 0 || self.window_at + self.window_len < segment.data.len())
+            if segment.late_mask
+                && (i > 0 || Window::end(self.window.as_deref()) < segment.data.len())
             {
                 return;
             }
@@ -478,7 +508,7 @@ impl TxQueue {
     fn whole_stream(&self) -> Vec<u8> {
         let mut stream = Vec::with_capacity(self.buffered + self.front_written);
         for segment in self.segments.iter() {
-            match segment.late_mask {
+            match segment.late_key() {
                 None => {
                     for slice in segment.slices(0) {
                         stream.extend_from_slice(slice);
@@ -565,9 +595,10 @@ impl TxQueue {
             match self.segments.front_mut() {
                 Some(segment) if segment.head_len > 0 || segment.data.len() <= len => {
                     self.cost -= segment.extra_cost;
-                    if segment.late_mask.is_some() {
-                        self.window_at = 0;
-                        self.window_len = 0;
+                    if segment.late_mask
+                        && let Some(window) = &mut self.window
+                    {
+                        (window.at, window.len) = (0, 0);
                     }
                     self.segments.pop_front();
                 }

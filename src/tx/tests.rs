@@ -108,7 +108,7 @@ fn a_shared_large_payload_is_masked_a_window_at_a_time() {
     apply_mask(&mut expected, key, 0);
     assert_eq!(&out[..len], &expected[..]);
     assert_eq!(&out[len..], &[0x82, 2, 7, 7]);
-    assert!(q.window.capacity() == 0, "the window goes with the output");
+    assert!(q.window.is_none(), "the window goes with the output");
 }
 
 /// A queue holding one masked frame of `len` varied bytes the caller still shares,
