@@ -12,8 +12,11 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{Decode, FrameHeader, MAX_HEADER_LEN, OpCode, decode_header};
-use crate::mask::{apply_mask, extend_unmasked, masked_copy, masked_copy_into};
+use crate::mask::{apply_mask, extend_unmasked, masked_copy};
 use crate::message::MessageKind;
+
+mod window;
+use window::Window;
 
 /// Data the caller queued that never fully reached the transport, as returned by
 /// [`Connection::take_unsent`](crate::Connection::take_unsent).
@@ -54,12 +57,6 @@ const TAIL_CHUNK: usize = 8 << 10;
 
 /// The largest tail buffer.
 const TAIL_MAX: usize = 64 << 10;
-
-/// How much of a large client payload the caller still shares is masked at a time,
-/// into the queue's window, as the transport takes it: masking it whole into a copy
-/// of its own would cost an allocation of its size and write all of it out of cache
-/// before the first byte is sent.
-const MASK_WINDOW: usize = 64 << 10;
 
 /// What the queue's bookkeeping of one record (a frame, or a run of gathered frames)
 /// costs against the output limit, counted twice because the record queue grows by
@@ -188,25 +185,8 @@ pub(crate) struct TxQueue {
     originals: Option<alloc::boxed::Box<alloc::collections::VecDeque<Bytes>>>,
     /// When the front segment is masked late, the part of its payload masked so far.
     /// Refilled in place once written; freed with the rest of the queue when all
-    /// output is out. Not counted in `cost`, like the tail's unused room. Boxed on
-    /// first use, as `originals` is: 8 bytes in every connection instead of 40.
-    window: Option<alloc::boxed::Box<Window>>,
-}
-
-/// A front segment's payload from `at` on, masked, in the first `len` bytes of
-/// `bytes` (at most [`MASK_WINDOW`]).
-#[derive(Debug, Default)]
-struct Window {
-    bytes: Vec<u8>,
-    at: usize,
-    len: usize,
-}
-
-impl Window {
-    /// Where the masked part ends in the payload.
-    fn end(window: Option<&Window>) -> usize {
-        window.map_or(0, |w| w.at + w.len)
-    }
+    /// output is out. Not counted in `cost`, like the tail's unused room.
+    window: Window,
 }
 
 impl TxQueue {
@@ -396,17 +376,7 @@ impl TxQueue {
         let at = self
             .front_written
             .saturating_sub(usize::from(front.head_len));
-        if at < Window::end(self.window.as_deref()) || at >= front.data.len() {
-            return;
-        }
-        let len = (front.data.len() - at).min(MASK_WINDOW);
-        let window = self.window.get_or_insert_default();
-        if window.bytes.len() < len {
-            window.bytes.resize(len, 0);
-        }
-        masked_copy_into(&front.data[at..at + len], &mut window.bytes[..len], key, at);
-        window.at = at;
-        window.len = len;
+        self.window.fill(&front.data, key, at);
     }
 
     /// Queues a whole frame encoded elsewhere (header and payload, unmasked), as
@@ -475,11 +445,8 @@ impl TxQueue {
                 true => {
                     let head = &segment.head[..usize::from(segment.head_len)];
                     // Only the front segment has its window.
-                    let window = match self.window.as_deref() {
-                        Some(w) if i == 0 => {
-                            let at = skip.saturating_sub(head.len());
-                            &w.bytes[at.saturating_sub(w.at).min(w.len)..w.len]
-                        }
+                    let window = match i {
+                        0 => self.window.from(skip.saturating_sub(head.len())),
                         _ => &[],
                     };
                     [&head[skip.min(head.len())..], window]
@@ -490,9 +457,7 @@ impl TxQueue {
                     return;
                 }
             }
-            if segment.late_mask
-                && (i > 0 || Window::end(self.window.as_deref()) < segment.data.len())
-            {
+            if segment.late_mask && (i > 0 || self.window.end() < segment.data.len()) {
                 return;
             }
             skip = 0;
@@ -595,10 +560,8 @@ impl TxQueue {
             match self.segments.front_mut() {
                 Some(segment) if segment.head_len > 0 || segment.data.len() <= len => {
                     self.cost -= segment.extra_cost;
-                    if segment.late_mask
-                        && let Some(window) = &mut self.window
-                    {
-                        (window.at, window.len) = (0, 0);
+                    if segment.late_mask {
+                        self.window.clear();
                     }
                     self.segments.pop_front();
                 }

@@ -1,5 +1,6 @@
 //! The output queue's bookkeeping: partial writes, gathering, masking, what comes back unsent.
 
+use super::window::MASK_WINDOW;
 use super::*;
 
 fn data(len: usize) -> (FrameHeader, Bytes) {
@@ -108,7 +109,7 @@ fn a_shared_large_payload_is_masked_a_window_at_a_time() {
     apply_mask(&mut expected, key, 0);
     assert_eq!(&out[..len], &expected[..]);
     assert_eq!(&out[len..], &[0x82, 2, 7, 7]);
-    assert!(q.window.is_none(), "the window goes with the output");
+    assert!(!q.window.is_allocated(), "the window goes with the output");
 }
 
 /// A queue holding one masked frame of `len` varied bytes the caller still shares,
