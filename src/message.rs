@@ -459,6 +459,11 @@ impl Assembler {
         true
     }
 
+    /// Whether a message being reassembled holds memory.
+    pub(crate) fn holds_memory(&self) -> bool {
+        self.buf.capacity() > 0
+    }
+
     /// Whether the message is text (only asked while one is in progress).
     pub(crate) fn is_text(&self) -> bool {
         self.kind == Some(MessageKind::Text)

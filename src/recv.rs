@@ -74,6 +74,11 @@ const REUSE_MIN: usize = READ_SIZE;
 /// runs of each build).
 const UNMASK_BATCH: usize = 4 * READ_SIZE;
 
+/// The most input that may follow a large message in its buffer for the next frame
+/// to go into that buffer (see [`Receiver::make_room`]): after the read that ends a
+/// large frame, a header at most (see [`large_read`]).
+const STASH: usize = 4 * MAX_HEADER_LEN;
+
 /// How much of a large frame's `remaining` bytes to offer a read, when reads bring
 /// about `room` bytes at most: all of it and a header's worth more, so that the read
 /// that ends the frame brings the next header (and the next frame then goes into the
@@ -156,9 +161,9 @@ pub(crate) struct Receiver {
     /// here, not in [`InFrame`], which the loop over plain frames moves often.
     #[cfg(feature = "deflate")]
     clear: usize,
-    /// The buffer the last large message was handed out of (see [`REUSE_MIN`]);
-    /// kept only while a large frame is being received, and only until the next
-    /// read needs room.
+    /// The buffer the last large message was handed out of, up to the message's end
+    /// (see [`REUSE_MIN`]; `buf` is then the buffer's rest); kept only while a large
+    /// frame is being received, and only until the next read needs room.
     spare: Option<Bytes>,
 }
 
@@ -187,6 +192,12 @@ impl Receiver {
     /// Whether input waits that parsing paused before (its events not polled yet).
     pub(crate) fn has_pending(&self) -> bool {
         !self.starved && self.pos < self.filled
+    }
+
+    /// Whether the receiver holds input bytes (parsed or not), a buffer to reuse or a
+    /// message being reassembled: false once the connection is idle.
+    pub(crate) fn holds_input(&self) -> bool {
+        self.buf.capacity() > 0 || self.spare.is_some() || self.assembler.holds_memory()
     }
 
     /// Room to read into: the adaptive room, or what a frame being kept whole still
@@ -291,9 +302,9 @@ impl Receiver {
     }
 
     /// Makes at least `room` (and at least the adaptive room) bytes of room after the
-    /// input, in a new buffer that holds only the bytes still needed (the old one
-    /// may still be held by messages handed out as views of it). The room is
-    /// initialized a read at a time, by [`read_buf`](Self::read_buf).
+    /// input, in a buffer that holds only the bytes still needed: the same one when
+    /// no message handed out as a view of it is still held, else a new one. The room
+    /// is initialized a read at a time, by [`read_buf`](Self::read_buf).
     fn make_room(&mut self, room: usize) {
         let from = self.keep_from();
         let kept = self.filled - from;
@@ -302,25 +313,46 @@ impl Receiver {
         // frame is large as well, the compaction keeps the spare for it.
         let large = self.frame.is_some_and(InFrame::large);
         let need = kept + room.max(self.room) + if large { MAX_HEADER_LEN } else { 0 };
-        let mut fresh = match self.spare.take().map(Bytes::try_into_mut) {
-            // The application dropped the last large message: its buffer is warm
-            // and initialized up to its length.
-            Some(Ok(mut spare)) if spare.capacity() >= need => {
-                if spare.len() >= kept {
-                    spare[..kept].copy_from_slice(&self.buf[from..self.filled]);
-                } else {
-                    spare.clear();
-                    spare.extend_from_slice(&self.buf[from..self.filled]);
+        if let Some(spare) = self.spare.take()
+            && kept <= STASH
+        {
+            // The buffer is the rest of the spare's (see `take_whole`): with the bytes
+            // still needed set aside and it let go, the spare holds the memory alone
+            // if the application dropped the last large message. That memory is warm
+            // and initialized up to the spare's length; the spare keeps the reference
+            // count the message was handed out with, so the next one costs no
+            // allocation either.
+            let mut stash = [0u8; STASH];
+            stash[..kept].copy_from_slice(&self.buf[from..self.filled]);
+            self.buf = BytesMut::new();
+            self.buf = match spare.try_into_mut() {
+                Ok(mut spare) if spare.capacity() >= need && spare.len() >= kept => {
+                    spare[..kept].copy_from_slice(&stash[..kept]);
+                    spare
                 }
-                self.buf = spare;
-                self.shift(from);
-                return;
-            }
-            _ => BytesMut::with_capacity(need),
-        };
-        fresh.extend_from_slice(&self.buf[from..self.filled]);
-        self.buf = fresh;
+                _ => {
+                    let mut fresh = BytesMut::with_capacity(need);
+                    fresh.extend_from_slice(&stash[..kept]);
+                    fresh
+                }
+            };
+            self.shift(from);
+            return;
+        }
+        self.buf.truncate(self.filled);
+        self.buf.advance(from);
         self.shift(from);
+        // When nothing handed out of the buffer is still held, its memory is reused
+        // in place: warm, and no allocation (and the buffer keeps the reference
+        // count its views were handed out with). Not when that memory is much more
+        // than what is needed: the rest of a large message's buffer, say.
+        let reused =
+            self.buf.try_reclaim(need - kept) && self.buf.capacity() <= need.max(READ_SIZE) * 2;
+        if !reused {
+            let mut fresh = BytesMut::with_capacity(need);
+            fresh.extend_from_slice(&self.buf);
+            self.buf = fresh;
+        }
     }
 
     /// The buffer lost its first `n` bytes: moves every index back.
@@ -335,31 +367,34 @@ impl Receiver {
     /// Drops the bytes no longer needed, and the whole buffer once nothing is kept.
     fn compact(&mut self) {
         let from = self.keep_from();
+        let mut pinned = false;
         if !self.frame.is_some_and(InFrame::large) {
-            self.spare = None;
+            pinned = self.spare.take().is_some();
         }
         if from == self.filled && self.frame.is_none_or(|f| !f.kept_whole()) {
             // Nothing kept: an idle connection holds no heap.
             self.buf = BytesMut::new();
             self.filled = 0;
             self.pos = 0;
+        } else if pinned {
+            // The bytes still needed are in the rest of the last large message's
+            // buffer, which they would keep alive: they move to a buffer of their own.
+            self.make_room(0);
         } else if from > 0 {
             self.buf.advance(from);
             self.shift(from);
         }
     }
 
-    /// Takes a large message `[at, at + len)` out as a view of the whole buffer,
-    /// which is kept as the spare; the input after the message moves to a new one.
+    /// Takes a large message `[at, at + len)` out as a view of the buffer up to its
+    /// end, which is kept as the spare. The input after the message (usually the
+    /// next header alone, see `large_read`) stays where it is, in the rest of the
+    /// buffer, until the next read needs room (see `make_room`).
     fn take_whole(&mut self, at: usize, len: usize) -> Bytes {
         let end = at + len;
-        let rest = &self.buf[end..self.filled];
-        // Usually the next header alone (see `large_read`), moved into the spare
-        // by the next read: no room beside it.
-        let next = BytesMut::from(rest);
-        let whole = core::mem::replace(&mut self.buf, next).freeze();
+        let whole = self.buf.split_to(end).freeze();
         self.shift(end);
-        let message = whole.slice(at..end);
+        let message = whole.slice(at..);
         self.spare = Some(whole);
         message
     }

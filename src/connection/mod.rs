@@ -678,9 +678,11 @@ impl Connection {
                 }
             }
         };
-        if !self.rx.has_pending() {
-            // An idle connection holds no heap buffers; one with input still to parse
-            // keeps the queue for the next batch.
+        if !self.rx.holds_input() {
+            // An idle connection holds no heap buffers. One that holds input (a batch
+            // still to parse, or a frame still arriving, such as the next large
+            // message whose header came with the last one's end) keeps the queue for
+            // the next event instead of allocating it again.
             self.events.release();
         }
         Some(event)
