@@ -324,7 +324,8 @@ impl Receiver {
             // allocation either.
             let mut stash = [0u8; STASH];
             stash[..kept].copy_from_slice(&self.buf[from..self.filled]);
-            self.buf = BytesMut::new();
+            // The rest of the buffer is let go first, so that the spare can be unique.
+            drop(core::mem::take(&mut self.buf));
             self.buf = match spare.try_into_mut() {
                 Ok(mut spare) if spare.capacity() >= need && spare.len() >= kept => {
                     spare[..kept].copy_from_slice(&stash[..kept]);
