@@ -88,6 +88,17 @@ def server_role(kosoku, bin_dir, out, example="echo_server", extra=()):
     return elapsed
 
 
+def report_complete(path):
+    """Whether the report exists and is whole JSON: the fuzzing server writes it in
+    place, so a file that exists may still be empty or cut short."""
+    try:
+        with open(path) as f:
+            json.load(f)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def client_role(kosoku, bin_dir, out, extra=(), client_extra=()):
     port = free_port()
     fuzzing = subprocess.Popen([kosoku, "-m", "fuzzingserver", f"127.0.0.1:{port}", "-o", out,
@@ -106,7 +117,7 @@ def client_role(kosoku, bin_dir, out, extra=(), client_extra=()):
         # The report is written on updateReports; give the server a moment.
         deadline = time.monotonic() + 30
         index = os.path.join(out, "index.json")
-        while not os.path.exists(index) and time.monotonic() < deadline:
+        while not report_complete(index) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         fuzzing.kill()
