@@ -4,9 +4,10 @@
 //! - every library reads through the same stand-in for `recv()` (a copy of at most
 //!   64 KiB into the reader's buffer) and writes through the same stand-in for
 //!   `send()` (a copy out), on the same prepared bytes;
-//! - each (library, workload) runs in a process of its own, `ROUNDS` times, the
-//!   libraries interleaved, so that no library inherits another's allocator state
-//!   and slow drifts of the machine fall on all of them alike;
+//! - each (library, workload) runs in a process of its own, `ROUNDS` times (or
+//!   `--rounds N`), the libraries interleaved, so that no library inherits another's
+//!   allocator state and slow drifts of the machine fall on all of them alike; the
+//!   ratio of wsmachine to each peer is also given paired round by round;
 //! - before anything is timed, each run's output is checked: the message count,
 //!   the bytes and a hash of their content (for a send, the frames it wrote,
 //!   decoded);
@@ -16,6 +17,7 @@
 //! cargo bench --bench throughput                        # release profile
 //! cargo bench --bench throughput --profile bench-lto    # fat LTO, one codegen unit
 //! cargo bench --bench throughput -- recv-text-16 ...    # only these workloads
+//! cargo bench --bench throughput -- --rounds 20 ...     # more rounds than `ROUNDS`
 //! ```
 //!
 //! Each row prints the median over the rounds (each round's figure is the median
@@ -67,12 +69,20 @@ fn main() {
         }
         return;
     }
+    let rounds = match args.iter().position(|a| a == "--rounds") {
+        Some(at) => match args.get(at + 1).and_then(|n| n.parse().ok()) {
+            Some(n) if n >= 2 => n,
+            _ => panic!("--rounds takes a number of rounds, 2 or more"),
+        },
+        None => ROUNDS,
+    };
     let only: Vec<&str> = args
         .iter()
-        .filter(|a| !a.starts_with("--"))
-        .map(String::as_str)
+        .enumerate()
+        .filter(|&(i, a)| !a.starts_with("--") && (i == 0 || args[i - 1] != "--rounds"))
+        .map(|(_, a)| a.as_str())
         .collect();
-    coordinator(&only);
+    coordinator(&only, rounds);
 }
 
 /// One process: prepares the workload, checks one run, counts one run's
@@ -111,8 +121,11 @@ fn prepare(case: &Case) -> Prepared {
     }
 }
 
-/// Runs every worker `ROUNDS` times, interleaved, and prints the table.
-fn coordinator(only: &[&str]) {
+/// Runs every worker `rounds` times, interleaved, and prints the table; then, per
+/// workload, the ratio of wsmachine to each peer paired round by round (the two
+/// processes of a round ran next to each other, so a slow stretch of the machine
+/// falls on both): its median and quartiles, for telling a few percent from noise.
+fn coordinator(only: &[&str], rounds: usize) {
     let exe = std::env::current_exe().unwrap();
     let profile = exe
         .ancestors()
@@ -124,7 +137,7 @@ fn coordinator(only: &[&str]) {
         env!("CARGO_PKG_VERSION")
     );
     println!(
-        "Profile `{profile}`; {ROUNDS} processes per cell, libraries interleaved; each the \
+        "Profile `{profile}`; {rounds} processes per cell, libraries interleaved; each the \
          median of {ITERATIONS} runs. GB/s of payload, or millions of messages per second \
          (M msg/s) for messages of 1 KiB and less; median [min–max over the rounds].\n"
     );
@@ -132,13 +145,14 @@ fn coordinator(only: &[&str]) {
         "| workload | memcpy | wsmachine | tungstenite | fastwebsockets | tokio-websockets | wsmachine / best peer | wsmachine allocations per message |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    let mut paired = Vec::new();
     for case in CASES
         .iter()
         .filter(|c| only.is_empty() || only.contains(&c.name))
     {
         let mut secs: Vec<Vec<f64>> = vec![Vec::new(); Lib::ALL.len()];
         let mut allocations = 0;
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             for k in 0..Lib::ALL.len() {
                 // A different library goes first each round.
                 let i = (k + round) % Lib::ALL.len();
@@ -149,6 +163,7 @@ fn coordinator(only: &[&str]) {
                 }
             }
         }
+        paired.push((case.row, per_round_ratios(&secs)));
         let rate = |s: f64| rate(case, s);
         let cells: Vec<(f64, f64, f64)> = secs
             .iter_mut()
@@ -171,7 +186,31 @@ fn coordinator(only: &[&str]) {
             allocations as f64 / case.count as f64,
         );
     }
+    println!("\n## wsmachine / each peer, paired round by round: median (quartiles)\n");
+    println!("| workload | tungstenite | fastwebsockets | tokio-websockets |");
+    println!("|---|---|---|---|");
+    for (row, peers) in paired {
+        let cell = |(m, q1, q3): (f64, f64, f64)| format!("{m:.2}× ({q1:.2}–{q3:.2})");
+        println!(
+            "| {row} | {} |",
+            peers.into_iter().map(cell).collect::<Vec<_>>().join(" | ")
+        );
+    }
     memory();
+}
+
+/// For each peer, the ratios of its time to wsmachine's in the same round (above 1:
+/// wsmachine faster): median, first and third quartile (the nearest ranks).
+fn per_round_ratios(secs: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
+    secs[1..]
+        .iter()
+        .map(|peer| {
+            let mut r: Vec<f64> = peer.iter().zip(&secs[0]).map(|(p, w)| p / w).collect();
+            r.sort_by(f64::total_cmp);
+            let at = |q: usize| r[(r.len() - 1) * q / 4];
+            (at(2), at(1), at(3))
+        })
+        .collect()
 }
 
 fn spawn(exe: &std::path::Path, lib: Lib, case: &Case) -> (f64, isize) {
