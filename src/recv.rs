@@ -65,15 +65,6 @@ const GROWTH: usize = 8;
 /// that memory is warm and already initialized, so the read needs no zeroing pass.
 const REUSE_MIN: usize = READ_SIZE;
 
-/// A binary payload kept whole is unmasked this many bytes at a time, not read by
-/// read (see [`Receiver::unmask_batched`]): a few reads' worth, still in a core's
-/// cache when it is unmasked. With unmasking between them, the 64 KiB reads of a
-/// large frame ran slower (the `recv()` stand-in's copy took about a fifth longer
-/// in total, the copies no longer following one another); batched, 1 MiB binary
-/// receive went from 0.74–0.80× tokio-websockets to 0.89–1.02× (four alternated
-/// runs of each build).
-const UNMASK_BATCH: usize = 4 * READ_SIZE;
-
 /// The most input that may follow a large message in its buffer for the next frame
 /// to go into that buffer (see [`Receiver::make_room`]): after the read that ends a
 /// large frame, a header at most (see [`large_read`]).
@@ -165,6 +156,10 @@ pub(crate) struct Receiver {
     /// (see [`REUSE_MIN`]; `buf` is then the buffer's rest); kept only while a large
     /// frame is being received, and only until the next read needs room.
     spare: Option<Bytes>,
+    /// The length of the last large message handed out whole: a frame kept whole
+    /// may have the buffer grow to that at once (see [`growth_room`](Self::growth_room)).
+    /// A hint, held in the room a word would leave unused: capped at 4 GiB.
+    last_large: u32,
 }
 
 impl Default for Receiver {
@@ -182,6 +177,7 @@ impl Default for Receiver {
             assembler: Assembler::default(),
             data_frame: false,
             spare: None,
+            last_large: 0,
         }
     }
 }
@@ -213,8 +209,14 @@ impl Receiver {
         if self.buf.capacity() - self.filled < want.min(self.room) {
             self.make_room(want);
         }
-        // Initialize the room a read at a time, in cache right before the read.
-        let init = (self.filled + want.max(self.room)).min(self.buf.capacity());
+        // Initialize the room a read at a time, in cache right before the read; for
+        // a large frame, with the header's room past its end that `make_room` gave
+        // it, or the read that ends it could not bring the next header.
+        let past = match self.frame {
+            Some(frame) if frame.large() => MAX_HEADER_LEN,
+            _ => 0,
+        };
+        let init = (self.filled + want.max(self.room) + past).min(self.buf.capacity());
         if self.buf.len() < init {
             self.buf.resize(init, 0);
         }
@@ -254,6 +256,9 @@ impl Receiver {
         } else if n < self.room / 8 {
             self.room = (self.room / 2).max(MIN_ROOM);
         }
+        // A read into a large frame's room, more than the adaptive room, shows how
+        // much the reads bring: what `large_read` plans the frame's last read by.
+        self.room = self.room.max(n.min(READ_SIZE));
     }
 
     /// Takes the `n` bytes just read into the room back out, as a copy (for the
@@ -286,10 +291,16 @@ impl Receiver {
         self.starved = false;
     }
 
-    /// How much room a frame kept whole may have the buffer grow by.
+    /// How much room a frame kept whole may have the buffer grow by: a multiple of
+    /// what it holds (so that a header declaring a huge length costs little until
+    /// the bytes come), or as much as the last large message took, which the peer
+    /// has sent already. With the latter, a frame as large as the one before
+    /// gets its whole buffer at once, with no growth copying it part by part: what
+    /// a message costs when the application keeps the one before (whose buffer
+    /// cannot be reused, see [`REUSE_MIN`]).
     fn growth_room(&self) -> usize {
         let kept = self.filled - self.keep_from();
-        (kept + READ_SIZE) * GROWTH
+        ((kept + READ_SIZE) * GROWTH).max(self.last_large as usize)
     }
 
     /// Where the bytes still needed start: the frame kept whole, or the next byte
@@ -397,6 +408,7 @@ impl Receiver {
         self.shift(end);
         let message = whole.slice(at..);
         self.spare = Some(whole);
+        self.last_large = u32::try_from(len).unwrap_or(u32::MAX);
         message
     }
 
@@ -499,6 +511,7 @@ impl Receiver {
         }
         let at = self.pos;
         let phase = frame.done & 3;
+        // Unmasked read by read, while what the read brought is still in cache.
         // Text unmasked here is seen to be ASCII or not on the way, which spares
         // the UTF-8 check a pass over ASCII. A frame reassembled is unmasked on its
         // way into the message instead.
@@ -507,9 +520,7 @@ impl Receiver {
             && frame.take != Take::Data(Route::Reassemble)
         {
             let text = matches!(frame.take, Take::Data(_)) && self.assembler.is_text();
-            if frame.take == Take::Data(Route::View) && !text {
-                self.unmask_batched(frame, avail, key);
-            } else if text {
+            if text {
                 ascii = unmask_ascii(&mut self.buf[at..at + avail], key, phase);
             } else {
                 apply_mask(&mut self.buf[at..at + avail], key, phase);
@@ -646,24 +657,6 @@ impl Receiver {
         }
     }
 
-    /// Unmasks a binary frame kept whole in batches of [`UNMASK_BATCH`] bytes of
-    /// payload, and the rest once the frame is complete. (Text is unmasked read by
-    /// read, as the UTF-8 check of each piece needs it, so that invalid text fails
-    /// the connection as soon as it arrives.)
-    fn unmask_batched(&mut self, frame: InFrame, avail: usize, key: [u8; 4]) {
-        let last = avail == frame.remaining;
-        let from = frame.done / UNMASK_BATCH * UNMASK_BATCH;
-        let to = if last {
-            frame.done + avail
-        } else {
-            (frame.done + avail) / UNMASK_BATCH * UNMASK_BATCH
-        };
-        if to > from {
-            // A batch starts at a multiple of 4: the key's phase is 0.
-            apply_mask(&mut self.buf[frame.start + from..frame.start + to], key, 0);
-        }
-    }
-
     /// A message in one frame, here whole and small enough to be held inline: it
     /// was unmasked as it was copied out (unmasking it in the buffer and copying
     /// it then would have the copy's wide loads wait on the unmasking's stores).
@@ -736,6 +729,7 @@ impl Receiver {
         self.assembler.discard();
         self.frame = None;
         self.spare = None;
+        self.last_large = 0;
         self.buf = BytesMut::new();
         self.filled = 0;
         self.pos = 0;
