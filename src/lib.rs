@@ -106,7 +106,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | run-time CPU detection for SIMD UTF-8 validation; [`Clock`] (timestamps from `Instant`); needed by `blocking`, `tokio`, `http`, `arbitrary`, `proptest` |
+//! | `std` | yes | [`Clock`] (timestamps from `Instant`); needed by `blocking`, `tokio`, `http`, `arbitrary`, `proptest` |
 //! | `getrandom` | yes | [`OsEntropy`], the operating system's generator for masking keys |
 //! | `blocking` | no | [`blocking`]: the connection over any `Read + Write` stream, `std::net` helpers, a reconnecting client |
 //! | `tokio` | no | [`tokio`]: the connection over any tokio `AsyncRead + AsyncWrite`, as a futures `Stream` and `Sink` with async `recv`/`send`/`close`, cancel-safe receive, halves for two tasks, bounded sends, deadlines on tokio's timer |

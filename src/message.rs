@@ -77,7 +77,7 @@ impl Text {
     /// forwards the text can use [`as_bytes`](Self::as_bytes) and skip it.
     pub fn as_str(&self) -> &str {
         // Every constructor validates, so the default (empty) is unreachable.
-        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
+        crate::utf8::simd::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The UTF-8 bytes.
@@ -136,7 +136,7 @@ impl TryFrom<Bytes> for Text {
     type Error = NotUtf8;
 
     fn try_from(bytes: Bytes) -> Result<Self, NotUtf8> {
-        match simdutf8::basic::from_utf8(&bytes) {
+        match crate::utf8::simd::basic::from_utf8(&bytes) {
             Ok(_) => Ok(Text(bytes.into())),
             Err(_) => Err(NotUtf8(bytes)),
         }
@@ -147,7 +147,7 @@ impl TryFrom<Payload> for Text {
     type Error = NotUtf8;
 
     fn try_from(bytes: Payload) -> Result<Self, NotUtf8> {
-        match simdutf8::basic::from_utf8(&bytes) {
+        match crate::utf8::simd::basic::from_utf8(&bytes) {
             Ok(_) => Ok(Text(bytes)),
             Err(_) => Err(NotUtf8(bytes.into_bytes())),
         }
