@@ -11,7 +11,11 @@
 //! - before anything is timed, each run's output is checked: the message count,
 //!   the bytes and a hash of their content (for a send, the frames it wrote,
 //!   decoded);
-//! - memcpy of the same bytes is the ceiling.
+//! - memcpy of the same bytes is the ceiling; for a masked receive, memcpy with
+//!   each read then unmasked in place is the ceiling of any receive that unmasks
+//!   after the transport's copy, as every library here does. Both run in processes
+//!   of their own, in turn with the libraries, so that they see the machine as the
+//!   libraries do.
 //!
 //! ```text
 //! cargo bench --bench throughput                        # release profile
@@ -88,6 +92,15 @@ fn main() {
 /// One process: prepares the workload, checks one run, counts one run's
 /// allocations, then times `ITERATIONS` runs and prints their median.
 fn worker(lib: &str, case: &str) {
+    if let Some(ceiling) = Ceiling::by_name(lib) {
+        let case = cases::by_name(case);
+        let input = prepare(case);
+        ceiling.run(case, &input);
+        let mut times: Vec<f64> = (0..ITERATIONS).map(|_| ceiling.run(case, &input)).collect();
+        times.sort_by(f64::total_cmp);
+        println!("result {} 0", times[ITERATIONS / 2]);
+        return;
+    }
     let (lib, case) = (Lib::by_name(lib), cases::by_name(case));
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -137,32 +150,52 @@ fn coordinator(only: &[&str], rounds: usize) {
         env!("CARGO_PKG_VERSION")
     );
     println!(
-        "Profile `{profile}`; {rounds} processes per cell, libraries interleaved; each the \
-         median of {ITERATIONS} runs. GB/s of payload, or millions of messages per second \
-         (M msg/s) for messages of 1 KiB and less; median [min–max over the rounds].\n"
+        "Profile `{profile}`; {rounds} processes per cell, libraries and ceilings \
+         interleaved; each the median of {ITERATIONS} runs. GB/s of payload, or millions \
+         of messages per second (M msg/s) for messages of 1 KiB and less; median \
+         [min–max over the rounds]. memcpy: the socket stand-in alone; memcpy + unmask: \
+         each read then unmasked in place, the ceiling of a receive that unmasks after \
+         the read.\n"
     );
     println!(
-        "| workload | memcpy | wsmachine | tungstenite | fastwebsockets | tokio-websockets | wsmachine / best peer | wsmachine allocations per message |"
+        "| workload | memcpy | memcpy + unmask | wsmachine | tungstenite | fastwebsockets | tokio-websockets | wsmachine / best peer | wsmachine allocations per message |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut paired = Vec::new();
     for case in CASES
         .iter()
         .filter(|c| only.is_empty() || only.contains(&c.name))
     {
-        let mut secs: Vec<Vec<f64>> = vec![Vec::new(); Lib::ALL.len()];
+        // The libraries, then the ceilings, each in processes of its own, taking
+        // turns: the ceilings see the machine as the libraries do.
+        let ceilings = Ceiling::for_case(case);
+        let names: Vec<&str> = Lib::ALL
+            .iter()
+            .map(|lib| lib.name())
+            .chain(ceilings.iter().map(|c| c.name()))
+            .collect();
+        let mut secs: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
         let mut allocations = 0;
         for round in 0..rounds {
-            for k in 0..Lib::ALL.len() {
-                // A different library goes first each round.
-                let i = (k + round) % Lib::ALL.len();
-                let (s, a) = spawn(&exe, Lib::ALL[i], case);
+            for k in 0..names.len() {
+                // A different one goes first each round.
+                let i = (k + round) % names.len();
+                let (s, a) = spawn(&exe, names[i], case);
                 secs[i].push(s);
-                if Lib::ALL[i] == Lib::Wsmachine {
+                if i == 0 {
                     allocations = a;
                 }
             }
         }
+        let ceiling_secs = secs.split_off(Lib::ALL.len());
+        let ceiling = |c: Ceiling| match ceilings.iter().position(|&k| k == c) {
+            Some(i) => {
+                let mut v = ceiling_secs[i].clone();
+                v.sort_by(f64::total_cmp);
+                format!("{:.2}", rate(case, v[v.len() / 2]))
+            }
+            None => "–".into(),
+        };
         paired.push((case.row, per_round_ratios(&secs)));
         let rate = |s: f64| rate(case, s);
         let cells: Vec<(f64, f64, f64)> = secs
@@ -175,9 +208,10 @@ fn coordinator(only: &[&str], rounds: usize) {
         let best_peer = cells[1..].iter().map(|c| c.0).fold(0.0, f64::max);
         let cell = |(m, lo, hi): (f64, f64, f64)| format!("{m:.2} [{lo:.2}–{hi:.2}]");
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.2}× | {:.3} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.3} |",
             case.row,
-            memcpy(case),
+            ceiling(Ceiling::Memcpy),
+            ceiling(Ceiling::MemcpyUnmask),
             cell(cells[0]),
             cell(cells[1]),
             cell(cells[2]),
@@ -213,9 +247,9 @@ fn per_round_ratios(secs: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
-fn spawn(exe: &std::path::Path, lib: Lib, case: &Case) -> (f64, isize) {
+fn spawn(exe: &std::path::Path, name: &str, case: &Case) -> (f64, isize) {
     let out = Command::new(exe)
-        .args(["--bench", "--worker", lib.name(), case.name])
+        .args(["--bench", "--worker", name, case.name])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -225,7 +259,7 @@ fn spawn(exe: &std::path::Path, lib: Lib, case: &Case) -> (f64, isize) {
         .unwrap_or_else(|| {
             panic!(
                 "{} {} failed: {}",
-                lib.name(),
+                name,
                 case.name,
                 String::from_utf8_lossy(&out.stderr)
             )
@@ -245,37 +279,63 @@ fn rate(case: &Case, secs: f64) -> f64 {
     }
 }
 
-/// The ceiling: the socket stand-in alone, moving the same bytes (for a receive, the
-/// frames read in 64 KiB pieces; for a send, the payloads written), in the row's
-/// unit.
-fn memcpy(case: &Case) -> String {
-    let payload = cases::payload(case);
-    let frames = cases::client_frames(case, &payload);
-    let mut buf = vec![0u8; socket::READ_SIZE];
-    let mut times: Vec<f64> = (0..ITERATIONS + 1)
-        .map(|_| {
-            let started = std::time::Instant::now();
-            match case.dir {
-                Dir::Receive => {
-                    let mut s = socket::Socket::reading(&frames);
-                    while !s.exhausted() {
-                        std::hint::black_box(s.recv(&mut buf));
-                        std::hint::black_box(&mut buf);
+/// The ceilings: the socket stand-in alone, moving the same bytes (for a receive,
+/// the frames read in 64 KiB pieces into one buffer; for a send, the payloads
+/// written), and for a masked receive, each read then unmasked in place: the pass a
+/// masked payload needs after the transport's copy, so the ceiling of a receive
+/// that copies once and unmasks once, as every library here does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ceiling {
+    Memcpy,
+    MemcpyUnmask,
+}
+
+impl Ceiling {
+    fn name(self) -> &'static str {
+        match self {
+            Ceiling::Memcpy => "memcpy",
+            Ceiling::MemcpyUnmask => "memcpy+unmask",
+        }
+    }
+
+    fn by_name(name: &str) -> Option<Ceiling> {
+        [Ceiling::Memcpy, Ceiling::MemcpyUnmask]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
+
+    fn for_case(case: &Case) -> Vec<Ceiling> {
+        match case.dir {
+            Dir::Receive => vec![Ceiling::Memcpy, Ceiling::MemcpyUnmask],
+            _ => vec![Ceiling::Memcpy],
+        }
+    }
+
+    /// One run: its time in seconds.
+    fn run(self, case: &Case, input: &Prepared) -> f64 {
+        let mut buf = vec![0u8; socket::READ_SIZE];
+        let started = std::time::Instant::now();
+        match case.dir {
+            Dir::Receive => {
+                let mut s = socket::Socket::reading(&input.frames);
+                while !s.exhausted() {
+                    let n = std::hint::black_box(s.recv(&mut buf));
+                    if self == Ceiling::MemcpyUnmask {
+                        wsmachine::mask::apply_mask(&mut buf[..n], [0x37, 0xfa, 0x21, 0x3d], 0);
                     }
-                }
-                _ => {
-                    let mut s = socket::Socket::writing(false);
-                    for _ in 0..case.count {
-                        s.send(&payload);
-                    }
-                    std::hint::black_box(s.written);
+                    std::hint::black_box(&mut buf);
                 }
             }
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    format!("{:.2}", rate(case, times[times.len() / 2]))
+            _ => {
+                let mut s = socket::Socket::writing(false);
+                for _ in 0..case.count {
+                    s.send(&input.payload);
+                }
+                std::hint::black_box(s.written);
+            }
+        }
+        started.elapsed().as_secs_f64()
+    }
 }
 
 /// What one idle connection holds, and the connection's own size.
