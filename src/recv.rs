@@ -56,7 +56,8 @@ const MIN_ROOM: usize = 4 << 10;
 /// A frame kept whole in the buffer may make it grow to this many times the bytes
 /// of the frame already received (plus one read): enough that a large message is
 /// copied at most a fraction of its size on the way, while a header declaring a huge
-/// length costs nothing until the bytes come.
+/// length costs little until the bytes come (or no more than the last large message
+/// the peer sent, see [`Receiver::growth_room`]).
 const GROWTH: usize = 8;
 
 /// A message of at least this many bytes, received in one frame, is handed out with
