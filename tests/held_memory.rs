@@ -10,7 +10,9 @@
 //!   buffer of the one before, so the heap allocated per message is a small part
 //!   of it (and all of it when the application keeps the messages);
 //! - a fragmented message stalled after its first byte, following a 1 MiB one: its
-//!   buffer starts at the size of the last message, but no larger than 64 KiB.
+//!   buffer starts at the size of the last message, but no larger than 64 KiB;
+//! - a frame declaring 16 MiB stalled after 100 KB: its buffer is sized by what came
+//!   (eight times it, and a read) or by the last large message, not by the header.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -38,6 +40,7 @@ fn what_a_peer_can_make_a_connection_hold_is_bounded() {
     input_is_bounded_when_events_are_never_polled();
     a_dropped_large_message_lends_its_buffer_to_the_next();
     a_stalled_fragment_holds_at_most_64_kib();
+    a_stalled_large_frame_grows_to_the_last_message_at_most();
 }
 
 /// Two million empty pings, read 64 KiB at a time by an application that polls
@@ -260,4 +263,40 @@ fn a_stalled_fragment_holds_at_most_64_kib() {
         (64 << 10..=68 << 10).contains(&held),
         "{held} bytes held for a stalled one-byte fragment"
     );
+}
+
+/// The header of a 16 MiB frame and 100 KB of it, after which the peer stalls, and
+/// the connection offers room for the next read: the frame's buffer is sized by what
+/// has come (up to eight times it, and a read), or by the last large message the
+/// peer sent on this connection (4 MiB here), never by the declared length.
+fn a_stalled_large_frame_grows_to_the_last_message_at_most() {
+    let declared = 16 << 20;
+    let got = 100_000;
+    let stalled = c2s(OpCode::Binary, true, &vec![0u8; declared])[..14 + got].to_vec();
+    for last in [0, 4 << 20] {
+        let mut s = server(Config::default());
+        if last > 0 {
+            let mut seen = 0;
+            read_as_socket(&mut s, &c2s(OpCode::Binary, true, &vec![1u8; last]), |e| {
+                if let Event::Message(m) = e {
+                    seen += m.len();
+                }
+            });
+            assert_eq!(seen, last);
+        }
+        let before = live();
+        read_as_socket(&mut s, &stalled, |_| {});
+        let room = s.read_buf().len();
+        let held = live() - before;
+        println!(
+            "a {declared}-byte frame stalled after {got} bytes, following a {last}-byte \
+             message: {held} bytes held, {room} offered to the next read"
+        );
+        let bound = (8 * (got + (64 << 10))).max(last) + got + (64 << 10);
+        assert!(
+            held >= got as isize && held <= bound as isize,
+            "{held} bytes held for a {declared}-byte frame stalled after {got} bytes, \
+             following a {last}-byte message"
+        );
+    }
 }
