@@ -39,7 +39,6 @@ mod socket;
 mod counting_alloc;
 
 use std::process::Command;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -96,9 +95,7 @@ fn worker(lib: &str, case: &str) {
         let case = cases::by_name(case);
         let input = prepare(case);
         ceiling.run(case, &input);
-        let mut times: Vec<f64> = (0..ITERATIONS).map(|_| ceiling.run(case, &input)).collect();
-        times.sort_by(f64::total_cmp);
-        println!("result {} 0", times[ITERATIONS / 2]);
+        println!("result {} 0", median_run(|| ceiling.run(case, &input)));
         return;
     }
     let (lib, case) = (Lib::by_name(lib), cases::by_name(case));
@@ -111,15 +108,15 @@ fn worker(lib: &str, case: &str) {
     let before = counting_alloc::allocations();
     let _ = libs::run(lib, case, &input, &rt, false);
     let allocations = counting_alloc::allocations() - before;
-    let mut times: Vec<Duration> = (0..ITERATIONS)
-        .map(|_| libs::run(lib, case, &input, &rt, false).1)
-        .collect();
-    times.sort();
-    println!(
-        "result {} {}",
-        times[ITERATIONS / 2].as_secs_f64(),
-        allocations
-    );
+    let secs = median_run(|| libs::run(lib, case, &input, &rt, false).1.as_secs_f64());
+    println!("result {secs} {allocations}");
+}
+
+/// The median of `ITERATIONS` timed runs, in seconds.
+fn median_run(mut run: impl FnMut() -> f64) -> f64 {
+    let mut times: Vec<f64> = (0..ITERATIONS).map(|_| run()).collect();
+    times.sort_by(f64::total_cmp);
+    times[ITERATIONS / 2]
 }
 
 fn prepare(case: &Case) -> Prepared {
@@ -182,7 +179,7 @@ fn coordinator(only: &[&str], rounds: usize) {
                 let i = (k + round) % names.len();
                 let (s, a) = spawn(&exe, names[i], case);
                 secs[i].push(s);
-                if i == 0 {
+                if names[i] == Lib::Wsmachine.name() {
                     allocations = a;
                 }
             }

@@ -213,11 +213,7 @@ impl Receiver {
         // Initialize the room a read at a time, in cache right before the read; for
         // a large frame, with the header's room past its end that `make_room` gave
         // it, or the read that ends it could not bring the next header.
-        let past = match self.frame {
-            Some(frame) if frame.large() => MAX_HEADER_LEN,
-            _ => 0,
-        };
-        let init = (self.filled + want.max(self.room) + past).min(self.buf.capacity());
+        let init = (self.filled + want.max(self.room) + self.past_end()).min(self.buf.capacity());
         if self.buf.len() < init {
             self.buf.resize(init, 0);
         }
@@ -292,6 +288,17 @@ impl Receiver {
         self.starved = false;
     }
 
+    /// The room a large frame's buffer gets past the frame's end: a header's, so
+    /// that the read that ends the frame can bring the next header (see
+    /// [`large_read`]).
+    fn past_end(&self) -> usize {
+        if self.frame.is_some_and(InFrame::large) {
+            MAX_HEADER_LEN
+        } else {
+            0
+        }
+    }
+
     /// How much room a frame kept whole may have the buffer grow by: a multiple of
     /// what it holds (so that a header declaring a huge length costs little until
     /// the bytes come), or as much as the last large message took, which the peer
@@ -323,8 +330,7 @@ impl Receiver {
         // A large frame gets a header's room past its end, so that the read that
         // ends it brings the next header too (see `large_read`): then, if that
         // frame is large as well, the compaction keeps the spare for it.
-        let large = self.frame.is_some_and(InFrame::large);
-        let need = kept + room.max(self.room) + if large { MAX_HEADER_LEN } else { 0 };
+        let need = kept + room.max(self.room) + self.past_end();
         if let Some(spare) = self.spare.take()
             && kept <= STASH
         {

@@ -201,7 +201,7 @@ fn allocated_per_large_message(len: usize, keep: bool) -> LargeMessages {
 /// second message goes into the first one's buffer, so over the twenty the
 /// connection allocates less than twice one message (a frame that left the next
 /// header out of its last read used to start the growth over for the second
-/// message: 3.4 MiB for 1 MiB messages). When the application keeps each message,
+/// message: 621 KB for twenty 300 KB messages). When the application keeps each message,
 /// the next gets a buffer of its size at once, the size of the one before: not
 /// grown part by part, which cost half as much again.
 fn a_dropped_large_message_lends_its_buffer_to_the_next() {
